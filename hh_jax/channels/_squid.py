@@ -1,0 +1,130 @@
+"""The channels of the Hodgkin–Huxley (1952) squid giant axon model.
+
+Voltages in mV with rest at -65 mV (the modern convention), rates in 1/ms at
+6.3 degC, scaled to other temperatures by ``3 ** ((T - 6.3) / 10)``.
+"""
+
+from typing import ClassVar
+
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._numerics import q10_factor, sigmoid, x_over_expm1
+from .._parameter import parameter
+from ._base import AbstractChannel, GateRates, no_gates, ohmic
+
+SQUID_Q10 = 3.0
+SQUID_REFERENCE_TEMPERATURE = 6.3  # degC
+
+
+def _squid_phi(temperature):
+    return q10_factor(temperature, SQUID_REFERENCE_TEMPERATURE, SQUID_Q10)
+
+
+def alpha_m(V: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+    """``0.1 (V + 40) / (1 - exp(-(V + 40) / 10))`` in 1/ms; exact at -40 mV."""
+    return x_over_expm1(-(V + 40.0) / 10.0)
+
+
+def beta_m(V: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+    """``4 exp(-(V + 65) / 18)`` in 1/ms."""
+    return 4.0 * jnp.exp(-(V + 65.0) / 18.0)
+
+
+def alpha_h(V: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+    """``0.07 exp(-(V + 65) / 20)`` in 1/ms."""
+    return 0.07 * jnp.exp(-(V + 65.0) / 20.0)
+
+
+def beta_h(V: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+    """``1 / (1 + exp(-(V + 35) / 10))`` in 1/ms."""
+    return sigmoid((V + 35.0) / 10.0)
+
+
+def alpha_n(V: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+    """``0.01 (V + 55) / (1 - exp(-(V + 55) / 10))`` in 1/ms; exact at -55 mV."""
+    return 0.1 * x_over_expm1(-(V + 55.0) / 10.0)
+
+
+def beta_n(V: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+    """``0.125 exp(-(V + 65) / 80)`` in 1/ms."""
+    return 0.125 * jnp.exp(-(V + 65.0) / 80.0)
+
+
+class SquidSodium(AbstractChannel):
+    """Fast sodium current ``I_Na = g_Na m^3 h (V - E_Na)``."""
+
+    g_Na: Float[Array, ""] = parameter(
+        120.0,
+        unit="mS/cm^2",
+        doc="maximal sodium conductance",
+        minimum=0.0,
+        fit_bounds=(10.0, 400.0),
+    )
+    E_Na: Float[Array, ""] = parameter(
+        50.0, unit="mV", doc="sodium reversal potential", fit_bounds=(20.0, 80.0)
+    )
+
+    gates: ClassVar[tuple[str, ...]] = ("m", "h")
+    current_name: ClassVar[str] = "I_Na"
+
+    def gate_rates(self, V, temperature):
+        phi = _squid_phi(temperature)
+        return {
+            "m": GateRates(phi * alpha_m(V), phi * beta_m(V)),
+            "h": GateRates(phi * alpha_h(V), phi * beta_h(V)),
+        }
+
+    def current(self, V, gates):
+        m = gates["m"]
+        return ohmic(self.g_Na, m * m * m * gates["h"], V, self.E_Na)
+
+
+class SquidPotassium(AbstractChannel):
+    """Delayed-rectifier potassium current ``I_K = g_K n^4 (V - E_K)``."""
+
+    g_K: Float[Array, ""] = parameter(
+        36.0,
+        unit="mS/cm^2",
+        doc="maximal potassium conductance",
+        minimum=0.0,
+        fit_bounds=(5.0, 150.0),
+    )
+    E_K: Float[Array, ""] = parameter(
+        -77.0, unit="mV", doc="potassium reversal potential", fit_bounds=(-110.0, -60.0)
+    )
+
+    gates: ClassVar[tuple[str, ...]] = ("n",)
+    current_name: ClassVar[str] = "I_K"
+
+    def gate_rates(self, V, temperature):
+        phi = _squid_phi(temperature)
+        return {"n": GateRates(phi * alpha_n(V), phi * beta_n(V))}
+
+    def current(self, V, gates):
+        n2 = gates["n"] * gates["n"]
+        return ohmic(self.g_K, n2 * n2, V, self.E_K)
+
+
+class Leak(AbstractChannel):
+    """Passive leak current ``I_L = g_L (V - E_L)``."""
+
+    g_L: Float[Array, ""] = parameter(
+        0.3,
+        unit="mS/cm^2",
+        doc="leak conductance",
+        minimum=0.0,
+        fit_bounds=(0.01, 3.0),
+    )
+    E_L: Float[Array, ""] = parameter(
+        -54.387, unit="mV", doc="leak reversal potential", fit_bounds=(-100.0, -30.0)
+    )
+
+    gates: ClassVar[tuple[str, ...]] = ()
+    current_name: ClassVar[str] = "I_L"
+
+    def gate_rates(self, V, temperature):
+        return no_gates()
+
+    def current(self, V, gates):
+        return ohmic(self.g_L, 1.0, V, self.E_L)

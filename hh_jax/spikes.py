@@ -1,0 +1,127 @@
+"""Spike detection on sampled voltage traces: counts and interpolated times.
+
+A spike is an upward crossing of `threshold` (mV) between two samples,
+``V[k] < threshold <= V[k + 1]``. Its time is not rounded to the sample grid: it is
+the root of the cubic through the four samples around the crossing, which on a
+0.01 ms grid is accurate to ~1e-5 ms (linear interpolation there is off by ~1e-3 ms
+on the steep upstroke). The root is differentiable with respect to ``V`` (one final
+Newton step carries the implicit-function derivative).
+
+All functions take arrays with any leading batch axes.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float, Int
+
+from ._checks import concrete
+
+
+def _upward_crossings(V: Array, threshold) -> Array:
+    return (V[..., :-1] < threshold) & (V[..., 1:] >= threshold)
+
+
+def spike_count(
+    V: Float[ArrayLike, "*batch T"], threshold: float = 0.0
+) -> Int[Array, "*batch"]:
+    """Number of upward crossings of `threshold` (mV) along the last axis."""
+    V = jnp.asarray(V)
+    return jnp.sum(_upward_crossings(V, threshold), axis=-1)
+
+
+def _lagrange(s: Array, nodes: Array, values: Array) -> Array:
+    """Value at `s` of the polynomial through (nodes[i], values[i])."""
+    total = jnp.zeros_like(s)
+    for i in range(nodes.shape[0]):
+        basis = jnp.ones_like(s)
+        for j in range(nodes.shape[0]):
+            if j != i:
+                basis = basis * (s - nodes[j]) / (nodes[i] - nodes[j])
+        total = total + values[i] * basis
+    return total
+
+
+def _crossing_time(t: Array, V: Array, k: Array, threshold) -> Array:
+    """Root of the local cubic in the interval ``[t[k], t[k + 1]]``."""
+    T = t.shape[0]
+    t_k, t_k1 = t[k], t[k + 1]
+    h = t_k1 - t_k
+    linear = (threshold - V[k]) / (V[k + 1] - V[k])
+    if T < 4:
+        return t_k + h * linear
+    start = jnp.clip(k - 1, 0, T - 4)
+    window = start + jnp.arange(4)
+    nodes = (t[window] - t_k) / h
+    values = V[window] - threshold
+
+    def p(s):
+        return _lagrange(s, nodes, values)
+
+    def newton(s, _):
+        value, slope = jax.jvp(p, (s,), (jnp.ones_like(s),))
+        s = s - value / jnp.where(slope == 0, 1.0, slope)
+        return jnp.clip(s, 0.0, 1.0), None
+
+    s, _ = jax.lax.scan(newton, linear, None, length=6)
+    # One last Newton step from a constant point: its derivative with respect to V
+    # is exactly the implicit-function derivative of the root.
+    s = jax.lax.stop_gradient(s)
+    value, slope = jax.jvp(p, (s,), (jnp.ones_like(s),))
+    s = s - value / jnp.where(slope == 0, 1.0, slope)
+    return t_k + h * s
+
+
+def _spike_times_1d(t, V, threshold, max_spikes):
+    up = _upward_crossings(V, threshold)
+    n = up.shape[0]
+    (k,) = jnp.nonzero(up, size=max_spikes, fill_value=n)
+    valid = k < n
+    k_safe = jnp.where(valid, k, 0)
+    times = jax.vmap(lambda kk: _crossing_time(t, V, kk, threshold))(k_safe)
+    return jnp.where(valid, times, jnp.nan)
+
+
+def spike_times(
+    t: Float[ArrayLike, "*#batch T"],
+    V: Float[ArrayLike, "*batch T"],
+    threshold: float = 0.0,
+    *,
+    max_spikes: int | None = None,
+) -> Float[Array, "*batch S"]:
+    """Times (ms) of upward crossings of `threshold` (mV), interpolated between
+    samples.
+
+    **Arguments:**
+
+    - `t`: sample times in ms, shape ``(T,)`` or broadcastable to ``V``.
+    - `V`: membrane potential in mV, shape ``(..., T)``.
+    - `threshold`: crossing level in mV.
+    - `max_spikes`: length of the output's last axis. Required under ``jit``; by
+      default the largest spike count in the batch.
+
+    **Returns:** an array ``(..., max_spikes)`` of spike times in increasing order,
+    padded with NaN; members with more than `max_spikes` spikes are truncated to the
+    first `max_spikes` (check with :func:`spike_count`).
+    """
+    t = jnp.asarray(t)
+    V = jnp.asarray(V)
+    if V.shape[-1] < 2:
+        raise ValueError("`V` needs at least two samples along its last axis.")
+    if t.shape[-1] != V.shape[-1]:
+        raise ValueError(
+            f"`t` ({t.shape[-1]} samples) and `V` ({V.shape[-1]} samples) must have "
+            "the same length."
+        )
+    if max_spikes is None:
+        counts = concrete(spike_count(V, threshold))
+        if counts is None:
+            raise ValueError("`max_spikes` must be given when called under jit/vmap.")
+        max_spikes = max(int(np.max(counts, initial=0)), 1)
+    batch = V.shape[:-1]
+    t = jnp.broadcast_to(t, V.shape).reshape(-1, V.shape[-1])
+    flat = V.reshape(-1, V.shape[-1])
+    times = jax.vmap(lambda tt, vv: _spike_times_1d(tt, vv, threshold, max_spikes))(
+        t, flat
+    )
+    return times.reshape(*batch, max_spikes)
