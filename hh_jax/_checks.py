@@ -17,8 +17,9 @@ def concrete(x) -> np.ndarray | None:
         return None
 
 
-def describe_bad(values: np.ndarray, ok: np.ndarray, limit: int = 3) -> str:
+def describe_bad(values, ok, limit: int = 3) -> str:
     """A short description of the offending entries of a (possibly batched) value."""
+    values, ok = np.asarray(values), np.asarray(ok)
     if values.ndim == 0:
         return f"got {values.item()!r}"
     bad = np.argwhere(~ok)

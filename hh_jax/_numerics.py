@@ -65,9 +65,9 @@ def sigmoid(x: Float[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
 
 
 def q10_factor(
-    temperature: Float[ArrayLike, ""],
-    reference_temperature: Float[ArrayLike, ""],
-    q10: Float[ArrayLike, ""],
-) -> Float[Array, ""]:
+    temperature: Float[ArrayLike, "..."],
+    reference_temperature: Float[ArrayLike, "..."],
+    q10: Float[ArrayLike, "..."],
+) -> Float[Array, "..."]:
     """Rate scale ``q10 ** ((T - T_ref) / 10)`` for temperatures in degrees Celsius."""
     return jnp.power(q10, (temperature - reference_temperature) / 10.0)

@@ -20,6 +20,10 @@ from ._parameter import ParameterInfo, as_float_array, parameter, parameter_info
 from .channels import AbstractChannel, GateRates, Leak, SquidPotassium, SquidSodium
 
 
+def _float_dict(gates) -> dict:
+    return {name: as_float_array(x) for name, x in dict(gates).items()}
+
+
 class State(eqx.Module):
     """Membrane potential ``V`` (mV) and gating variables (dimensionless, in [0, 1]).
 
@@ -27,8 +31,8 @@ class State(eqx.Module):
     so ``state.m`` is ``state.gates["m"]``. Fields may carry leading batch axes.
     """
 
-    V: Float[Array, "*batch"]
-    gates: dict[str, Float[Array, "*batch"]]
+    V: Float[Array, "*batch"] = eqx.field(converter=as_float_array)
+    gates: dict[str, Float[Array, "*batch"]] = eqx.field(converter=_float_dict)
 
     def __getattr__(self, name: str):
         if name.startswith("_") or name in type(self).__dataclass_fields__:
@@ -267,14 +271,14 @@ class PointNeuron(eqx.Module):
 
 def HodgkinHuxley(
     *,
-    g_Na: Float[ArrayLike, "*batch"] = 120.0,
-    g_K: Float[ArrayLike, "*batch"] = 36.0,
-    g_L: Float[ArrayLike, "*batch"] = 0.3,
-    E_Na: Float[ArrayLike, "*batch"] = 50.0,
-    E_K: Float[ArrayLike, "*batch"] = -77.0,
-    E_L: Float[ArrayLike, "*batch"] = -54.387,
-    C_m: Float[ArrayLike, "*batch"] = 1.0,
-    temperature: Float[ArrayLike, "*batch"] = 6.3,
+    g_Na: Float[ArrayLike, "..."] = 120.0,
+    g_K: Float[ArrayLike, "..."] = 36.0,
+    g_L: Float[ArrayLike, "..."] = 0.3,
+    E_Na: Float[ArrayLike, "..."] = 50.0,
+    E_K: Float[ArrayLike, "..."] = -77.0,
+    E_L: Float[ArrayLike, "..."] = -54.387,
+    C_m: Float[ArrayLike, "..."] = 1.0,
+    temperature: Float[ArrayLike, "..."] = 6.3,
 ) -> PointNeuron:
     """The Hodgkin–Huxley squid-axon model (rest at -65 mV).
 

@@ -10,6 +10,9 @@ Newton step carries the implicit-function derivative).
 All functions take arrays with any leading batch axes.
 """
 
+import operator
+from typing import SupportsIndex
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -83,11 +86,11 @@ def _spike_times_1d(t, V, threshold, max_spikes):
 
 
 def spike_times(
-    t: Float[ArrayLike, "*#batch T"],
+    t: Float[ArrayLike, "*#batch _T"],
     V: Float[ArrayLike, "*batch T"],
     threshold: float = 0.0,
     *,
-    max_spikes: int | None = None,
+    max_spikes: SupportsIndex | None = None,
 ) -> Float[Array, "*batch S"]:
     """Times (ms) of upward crossings of `threshold` (mV), interpolated between
     samples.
@@ -118,6 +121,7 @@ def spike_times(
         if counts is None:
             raise ValueError("`max_spikes` must be given when called under jit/vmap.")
         max_spikes = max(int(np.max(counts, initial=0)), 1)
+    max_spikes = operator.index(max_spikes)
     batch = V.shape[:-1]
     t = jnp.broadcast_to(t, V.shape).reshape(-1, V.shape[-1])
     flat = V.reshape(-1, V.shape[-1])

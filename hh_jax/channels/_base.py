@@ -62,7 +62,7 @@ class AbstractChannel(eqx.Module):
 
     @abc.abstractmethod
     def gate_rates(
-        self, V: Float[Array, "*shape"], temperature: Float[Array, ""]
+        self, V: Float[Array, "*shape"], temperature: Float[Array, "..."]
     ) -> dict[str, GateRates]:
         """Rates of each gate (1/ms) at membrane potential ``V`` (mV) and
         ``temperature`` (degrees Celsius)."""
@@ -78,9 +78,7 @@ class AbstractChannel(eqx.Module):
         return parameter_infos(self)
 
 
-def ohmic(
-    conductance: Float[Array, ""], open_fraction, V, reversal: Float[Array, ""]
-) -> Array:
+def ohmic(conductance, open_fraction, V, reversal) -> Array:
     """``g * open_fraction * (V - E)``: mS/cm^2 * mV = uA/cm^2."""
     return conductance * open_fraction * (V - reversal)
 

@@ -1,0 +1,37 @@
+"""Argument handling shared by the public eFEL-named feature functions."""
+
+from jaxtyping import Array
+
+from ._common import THRESHOLD, Options, as_trace, resolve_max_spikes
+from ._engine import evaluate, spike_counts
+
+
+def run_all(
+    t,
+    V,
+    *,
+    stim_start=0.0,
+    stim_end=float("inf"),
+    stim_amplitude=None,
+    max_spikes: int | None = None,
+    **settings,
+) -> dict[str, Array]:
+    """Every eFEL-named feature of the traces `V` (``(..., T)``, mV) sampled at `t`
+    (ms), with `settings` as in :class:`Options`."""
+    t, V = as_trace(t, V)
+    threshold = settings.get("threshold", THRESHOLD)
+    max_spikes = resolve_max_spikes(max_spikes, lambda: spike_counts(t, V, threshold))
+    options = Options(max_spikes=max_spikes, **settings)
+    return evaluate(
+        t,
+        V,
+        stim_start=stim_start,
+        stim_end=stim_end,
+        stim_amplitude=stim_amplitude,
+        options=options,
+    )
+
+
+def run(name: str, t, V, **kwargs) -> Array:
+    """One feature (see :func:`run_all`)."""
+    return run_all(t, V, **kwargs)[name]
