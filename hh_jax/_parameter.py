@@ -13,6 +13,7 @@ from typing import Any
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 
 
 def as_float_array(x) -> Any:
@@ -70,9 +71,11 @@ class ParameterInfo:
     fit_bounds: tuple[float, float] | None
 
     def admissible(self, value) -> Any:
-        """Boolean array: where ``value`` lies in the physical range (NaN fails)."""
-        value = jnp.asarray(value)
-        ok = jnp.isfinite(value)
+        """Boolean array: where ``value`` lies in the physical range (NaN fails).
+        NumPy in, NumPy out (no JAX dispatch for checks on concrete values)."""
+        xp = np if isinstance(value, np.ndarray | np.generic | float | int) else jnp
+        value = xp.asarray(value)
+        ok = xp.isfinite(value)
         if self.strictly_positive:
             ok = ok & (value > 0)
         if self.minimum > -math.inf:

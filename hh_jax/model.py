@@ -50,7 +50,9 @@ class State(eqx.Module):
 
     @classmethod
     def from_array(
-        cls, y: Float[ArrayLike, "*batch n"], gate_names: Sequence[str]
+        cls,
+        y: Float[ArrayLike, "*batch n"] | Sequence[float],
+        gate_names: Sequence[str],
     ) -> "State":
         """Inverse of :meth:`to_array`: ``y[..., 0]`` is V, then the gates in order."""
         y = jnp.asarray(y)

@@ -5,12 +5,14 @@ This is the only module that drives the ODE solver. The vector field
 solver steps exactly onto every stimulus discontinuity.
 """
 
+from collections.abc import Sequence
 from typing import Literal
 
 import diffrax as dfx
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optimistix as optx
 from jaxtyping import Array, ArrayLike, Float
 
@@ -71,7 +73,7 @@ def _as_times(ts) -> Float[Array, " T"]:
 
 def _check_initial_state(y0: State) -> None:
     V = concrete(y0.V)
-    if V is not None and not jnp.all(jnp.isfinite(V)):
+    if V is not None and not np.all(np.isfinite(V)):
         raise ValueError(f"initial `V` must be finite (mV); got {V}.")
     for name, x in y0.gates.items():
         arr = concrete(x)
@@ -105,9 +107,9 @@ def _adjoint(adjoint) -> dfx.AbstractAdjoint:
 def simulate(
     model: PointNeuron,
     stimulus: AbstractStimulus | float,
-    ts: Float[ArrayLike, " T"],
+    ts: Float[ArrayLike, " T"] | Sequence[float],
     *,
-    y0: State | Float[ArrayLike, " n"] | None = None,
+    y0: State | Float[ArrayLike, " n"] | Sequence[float] | None = None,
     solver: dfx.AbstractAdaptiveSolver | None = None,
     rtol: float = DEFAULT_RTOL,
     atol: float = DEFAULT_ATOL,
@@ -157,15 +159,26 @@ def simulate(
         )
     stimulus = as_stimulus(stimulus)
     ts = _as_times(ts)
-    y0 = as_state(model, y0)
+    if y0 is not None:
+        y0 = as_state(model, y0)
     if throw:
         model.check_values()
-        _check_initial_state(y0)
+        if y0 is not None:
+            _check_initial_state(y0)
     if not isinstance(max_steps, int) or max_steps < 1:
         raise ValueError(f"`max_steps` must be a positive int; got {max_steps!r}.")
     if not (rtol > 0 and atol > 0):
         raise ValueError(f"`rtol` and `atol` must be > 0; got {rtol}, {atol}.")
-    return _simulate(
+    # With concrete inputs (no outer jit/vmap/grad) the checks above already ran in
+    # Python and a failure can be raised from the status afterwards. The compiled
+    # function then has no host callbacks, which keeps it in JAX's persistent
+    # compilation cache and saves the callback overhead.
+    concrete_inputs = all(
+        concrete(x) is not None
+        for x in jax.tree.leaves((model, stimulus, ts, y0))
+        if eqx.is_array(x)
+    )
+    trace = _simulate(
         model,
         stimulus,
         ts,
@@ -178,8 +191,11 @@ def simulate(
         save_gates=gates,
         save_currents=currents,
         adjoint=_adjoint(adjoint),
-        throw=throw,
+        throw=throw and not concrete_inputs,
     )
+    if throw and concrete_inputs:
+        trace.raise_if_failed()
+    return trace
 
 
 @eqx.filter_jit
@@ -187,7 +203,7 @@ def _simulate(
     model: PointNeuron,
     stimulus: AbstractStimulus,
     ts: Float[Array, " T"],
-    y0: State,
+    y0: State | None,
     *,
     solver,
     rtol,
@@ -200,6 +216,7 @@ def _simulate(
     throw,
 ) -> Trace:
     dtype = ts.dtype
+    y0 = as_state(model, y0)  # None: rest at -65 mV, computed inside the jit
     y0 = jax.tree.map(lambda x: jnp.asarray(x, dtype), y0)
     invalid = model.invalid_parameters() | _invalid_state(y0)
     if throw:

@@ -10,6 +10,7 @@ Newton step carries the implicit-function derivative).
 All functions take arrays with any leading batch axes.
 """
 
+import functools
 import operator
 from typing import SupportsIndex
 
@@ -29,7 +30,11 @@ def spike_count(
     V: Float[ArrayLike, "*batch T"], threshold: float = 0.0
 ) -> Int[Array, "*batch"]:
     """Number of upward crossings of `threshold` (mV) along the last axis."""
-    V = jnp.asarray(V)
+    return _spike_count(jnp.asarray(V), threshold)
+
+
+@jax.jit
+def _spike_count(V, threshold):
     return jnp.sum(_upward_crossings(V, threshold), axis=-1)
 
 
@@ -122,6 +127,11 @@ def spike_times(
             raise ValueError("`max_spikes` must be given when called under jit/vmap.")
         max_spikes = max(int(np.max(counts, initial=0)), 1)
     max_spikes = operator.index(max_spikes)
+    return _spike_times(t, V, threshold, max_spikes)
+
+
+@functools.partial(jax.jit, static_argnums=3)
+def _spike_times(t, V, threshold, max_spikes):
     batch = V.shape[:-1]
     t = jnp.broadcast_to(t, V.shape).reshape(-1, V.shape[-1])
     flat = V.reshape(-1, V.shape[-1])

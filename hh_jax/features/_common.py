@@ -130,8 +130,20 @@ def resolve_max_spikes(max_spikes: int | None, counts: Callable[[], Array]) -> i
     return next_power_of_two(int(np.max(value, initial=0)))
 
 
+def per_trace(scalars: dict[str, ArrayLike], V: Array) -> dict[str, Array]:
+    """Each scalar setting as an array of ``V``'s dtype and batch shape.
+
+    Done before entering ``jit`` so that Python floats, 0-d and per-trace arrays
+    all reach the compiled program with the same abstract value (no recompiles).
+    """
+    batch = V.shape[:-1]
+    return {
+        k: jnp.broadcast_to(jnp.asarray(v, V.dtype), batch) for k, v in scalars.items()
+    }
+
+
 def batched(
-    fn: Callable, t: Array, V: Array, scalars: dict[str, ArrayLike]
+    fn: Callable, t: Array, V: Array, scalars: dict[str, Array]
 ) -> dict[str, Array]:
     """Apply a per-trace ``fn(t, V, scalars) -> dict`` over the leading axes of `V`.
 

@@ -10,16 +10,10 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Real
 
 from ._api import run_all
-from ._common import THRESHOLD
-from ._engine import REGISTRY
+from ._common import THRESHOLD, as_trace, resolve_max_spikes
+from ._engine import REGISTRY, spike_counts
 from ._resample import resample
-from ._soft import (
-    SHARPNESS,
-    soft_isi_values,
-    soft_spike_count,
-    soft_spike_times,
-    soft_time_to_first_spike,
-)
+from ._soft import SHARPNESS, soft_count_and_times
 
 _SOFT_UNITS = {
     "soft_spike_count": "1",
@@ -130,21 +124,30 @@ def compute(
             **opts,
         )
         out.update({n: table[n] for n in names if n in REGISTRY})
-    soft = {
-        "threshold": opts.get("threshold", THRESHOLD),
-        "sharpness": sharpness,
-    }
-    window = {"start": stim_start, "end": stim_end}
-    max_spikes = opts.get("max_spikes")
-    for name in names:
-        if name == "soft_spike_count":
-            out[name] = soft_spike_count(t, V, **soft, **window)
-        elif name == "soft_spike_times":
-            out[name] = soft_spike_times(t, V, **soft, **window, max_spikes=max_spikes)
-        elif name == "soft_isi_values":
-            out[name] = soft_isi_values(t, V, **soft, **window, max_spikes=max_spikes)
-        elif name == "soft_time_to_first_spike":
-            out[name] = soft_time_to_first_spike(
-                t, V, **soft, stim_start=stim_start, stim_end=stim_end
-            )
+    soft = [n for n in names if n in _SOFT_UNITS]
+    if soft:
+        t, V = as_trace(t, V)
+        threshold = opts.get("threshold", THRESHOLD)
+        max_spikes = resolve_max_spikes(
+            opts.get("max_spikes"), lambda: spike_counts(t, V, threshold)
+        )
+        # One program for all surrogates: max_spikes + 1 times give the ISIs.
+        result = soft_count_and_times(
+            t,
+            V,
+            threshold=threshold,
+            sharpness=sharpness,
+            start=stim_start,
+            end=stim_end,
+            K=max_spikes + 1,
+        )
+        times = result["times"]
+        onset = jnp.broadcast_to(jnp.asarray(stim_start, V.dtype), times.shape[:-1])
+        derived = {
+            "soft_spike_count": result["count"],
+            "soft_spike_times": times[..., :max_spikes],
+            "soft_isi_values": jnp.diff(times, axis=-1),
+            "soft_time_to_first_spike": times[..., 0] - onset,
+        }
+        out.update({n: derived[n] for n in soft})
     return out

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from ._common import Options, batched, check_options
+from ._common import Options, batched, check_options, per_trace
 from ._detect import Landmarks, landmarks
 
 
@@ -125,16 +125,16 @@ def evaluate(
         "stim_amplitude": amplitude,
         **options.traced(),
     }
-    return _evaluate(t, V, scalars, options.static())
+    return _evaluate(t, V, per_trace(scalars, V), options.static())
 
 
 def spike_counts(t: Array, V: Array, threshold) -> Array:
     """eFEL's spike count of each trace (to size the per-spike outputs)."""
-    return _spike_counts(t, V, jnp.asarray(threshold, V.dtype))
+    return _spike_counts(t, V, per_trace({"threshold": threshold}, V))
 
 
 @jax.jit
-def _spike_counts(t, V, threshold):
+def _spike_counts(t, V, scalars):
     def one(tt, vv, s):
         lm = landmarks(
             tt,
@@ -148,4 +148,4 @@ def _spike_counts(t, V, threshold):
         )
         return {"count": lm.count}
 
-    return batched(one, t, V, {"threshold": threshold})["count"]
+    return batched(one, t, V, scalars)["count"]

@@ -44,7 +44,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Real
 
-from ._common import THRESHOLD, as_trace, batched, resolve_max_spikes
+from ._common import THRESHOLD, as_trace, batched, per_trace, resolve_max_spikes
 from ._engine import spike_counts
 
 SHARPNESS = 0.5  # 1/mV
@@ -64,8 +64,8 @@ def _cumulative(t, V, s):
     return jax.lax.cummax(C), inside
 
 
-def _times(t, V, s, K: int):
-    """The first `K` soft spike times (ms)."""
+def _count_and_times(t, V, s, K: int) -> dict[str, Array]:
+    """The soft count and the first `K` soft spike times (ms) of one trace."""
     C, inside = _cumulative(t, V, s)
     T = t.shape[0]
     # Trapezoid weights of the samples in the window, plus the partial intervals
@@ -92,7 +92,8 @@ def _times(t, V, s, K: int):
     partial = jnp.searchsorted(C, k, side="left")  # k - 1 < C < k: k - C
     integral = W[below] + k * (W[partial] - W[below]) - (WC[partial] - WC[below])
     # Without samples in the window the integral is the whole window.
-    return s["start"] + jnp.where(any_in, integral, s["end"] - s["start"])
+    times = s["start"] + jnp.where(any_in, integral, s["end"] - s["start"])
+    return {"count": C[-1], "times": times}
 
 
 def _window(t, start, end):
@@ -101,20 +102,24 @@ def _window(t, start, end):
     return start, end
 
 
-@jax.jit
-def _count_program(t, V, scalars):
-    def one(tt, vv, s):
-        return {"count": _cumulative(tt, vv, s)[0][-1]}
-
-    return batched(one, t, V, scalars)["count"]
-
-
 @functools.partial(jax.jit, static_argnames=("K",))
-def _times_program(t, V, scalars, K):
-    def one(tt, vv, s):
-        return {"times": _times(tt, vv, s, K)}
+def _program(t, V, scalars, K):
+    return batched(functools.partial(_count_and_times, K=K), t, V, scalars)
 
-    return batched(one, t, V, scalars)["times"]
+
+def soft_count_and_times(
+    t: Array, V: Array, *, threshold, sharpness, start, end, K: int
+) -> dict[str, Array]:
+    """``{"count": (...,), "times": (..., K)}`` for checked `t`, `V` (see
+    :func:`as_trace`); `start`/`end` ``None`` mean the whole trace."""
+    start, end = _window(t, start, end)
+    scalars = {
+        "threshold": threshold,
+        "sharpness": sharpness,
+        "start": start,
+        "end": end,
+    }
+    return _program(t, V, per_trace(scalars, V), K)
 
 
 def soft_spike_count(
@@ -136,14 +141,9 @@ def soft_spike_count(
     the end of the window counts here but not in eFEL.
     """
     t, V = as_trace(t, V)
-    start, end = _window(t, start, end)
-    scalars = {
-        "threshold": threshold,
-        "sharpness": sharpness,
-        "start": start,
-        "end": end,
-    }
-    return _count_program(t, V, scalars)
+    return soft_count_and_times(
+        t, V, threshold=threshold, sharpness=sharpness, start=start, end=end, K=1
+    )["count"]
 
 
 def soft_spike_times(
@@ -167,14 +167,15 @@ def soft_spike_times(
     """
     t, V = as_trace(t, V)
     max_spikes = resolve_max_spikes(max_spikes, lambda: spike_counts(t, V, threshold))
-    start, end = _window(t, start, end)
-    scalars = {
-        "threshold": threshold,
-        "sharpness": sharpness,
-        "start": start,
-        "end": end,
-    }
-    return _times_program(t, V, scalars, max_spikes)
+    return soft_count_and_times(
+        t,
+        V,
+        threshold=threshold,
+        sharpness=sharpness,
+        start=start,
+        end=end,
+        K=max_spikes,
+    )["times"]
 
 
 def soft_time_to_first_spike(

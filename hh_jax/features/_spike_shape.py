@@ -57,7 +57,9 @@ def _ahp_depth_abs(c: Context) -> Array:
 
 @register("AHP_depth", per_spike=True, unit="mV")
 def _ahp_depth(c: Context) -> Array:
-    return c.feature("min_AHP_values") - c.feature("voltage_base")
+    S = c.max_spikes
+    depth = c.take_V(c.lm.ahp[:S]) - c.feature("voltage_base")
+    return _masked(c.lm.ahp_valid[:S], depth)
 
 
 @register("AP_begin_indices", per_spike=True, unit="sample")

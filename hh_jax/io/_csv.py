@@ -25,8 +25,11 @@ _HEADER = re.compile(
 )
 
 
-def _columns(header: list[str]) -> dict[str, tuple[int, str | None]]:
-    """``{role: (column index, unit)}`` for roles time, voltage, current, sweep."""
+def parse_header(
+    header: list[str], required: tuple[str, ...] = ("time", "voltage", "current")
+) -> dict[str, tuple[int, str | None]]:
+    """``{role: (column index, unit)}`` for roles time, voltage, current, sweep;
+    raises unless every role in `required` has a column."""
     roles: dict[str, tuple[int, str | None]] = {}
     for index, cell in enumerate(header):
         match = _HEADER.match(cell)
@@ -55,7 +58,7 @@ def _columns(header: list[str]) -> dict[str, tuple[int, str | None]]:
                 f"{cell.strip()!r}); expected one each of time, voltage and current."
             )
         roles[role] = (index, unit)
-    missing = [r for r in ("time", "voltage", "current") if r not in roles]
+    missing = [r for r in required if r not in roles]
     if missing:
         raise ValueError(
             f"no {' or '.join(missing)} column in header {header}; expected e.g. "
@@ -72,7 +75,7 @@ def _read(path: Path, delimiter: str) -> Recording:
     ]
     if not lines:
         raise ValueError("the file has no header line.")
-    roles = _columns(lines[0].split(delimiter))
+    roles = parse_header(lines[0].split(delimiter))
     if len(lines) < 2:
         raise ValueError("the file has a header but no samples: the sweep is empty.")
     try:

@@ -1,0 +1,96 @@
+"""Options shared by the subcommands: precision, compilation cache, model
+parameters, outputs."""
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+
+def add_precision_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("numerics")
+    group.add_argument(
+        "--float32",
+        action="store_true",
+        help="compute in float32 (faster; spike times within ~4e-4 ms of float64 "
+        "at the default tolerances). Default: float64.",
+    )
+    group.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not use the persistent compilation cache (default: "
+        "$HH_JAX_CACHE or ~/.cache/hh_jax/xla), which makes a second run skip "
+        "compilation.",
+    )
+
+
+def configure_jax(args: argparse.Namespace) -> None:
+    """Precision and the persistent compilation cache, before any array exists."""
+    import jax
+
+    jax.config.update("jax_enable_x64", not getattr(args, "float32", False))
+    if not getattr(args, "no_cache", False):
+        _checks_without_callbacks()
+        cache = os.environ.get("HH_JAX_CACHE") or str(
+            Path.home() / ".cache" / "hh_jax" / "xla"
+        )
+        jax.config.update("jax_compilation_cache_dir", cache)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def add_model_options(parser: argparse.ArgumentParser, model) -> None:
+    """One ``--NAME VALUE`` option per model parameter (``g_Na`` -> ``--g-Na``),
+    with its unit and default in the help, plus ``--params FILE.json``."""
+    group = parser.add_argument_group("model parameters")
+    for name, info in model.parameter_infos().items():
+        group.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=f"param_{name}",
+            type=float,
+            metavar=info.unit,
+            help=f"{info.doc} ({info.unit}; default {info.default:g})",
+        )
+    group.add_argument(
+        "--params",
+        type=Path,
+        metavar="FILE.json",
+        help='parameter values as JSON, {"g_Na": 100.0, ...} in the units above, '
+        'or a fit result with a "parameters" entry; explicit options override it.',
+    )
+
+
+def model_overrides(args: argparse.Namespace) -> dict[str, float]:
+    values: dict[str, float] = {}
+    if args.params is not None:
+        data = json.loads(Path(args.params).read_text())
+        data = data.get("parameters", data)
+        values.update({k: _number(v) for k, v in data.items()})
+    for key, value in vars(args).items():
+        if key.startswith("param_") and value is not None:
+            values[key.removeprefix("param_")] = value
+    return values
+
+
+def _number(value) -> float:
+    if isinstance(value, dict):  # {"value": ..., "unit": ...}
+        value = value["value"]
+    return float(value)
+
+
+def _checks_without_callbacks() -> None:
+    """Make Equinox's in-graph checks (``eqx.error_if``, used by Diffrax) return NaN
+    instead of calling back into Python, as ``EQX_ON_ERROR=nan`` does.
+
+    JAX never writes an executable with host callbacks to its persistent cache, so
+    without this every CLI run would recompile. The CLI validates its inputs in
+    Python and checks each result's status on the host, so nothing goes unreported.
+    Equinox reads the setting when a function is traced; the CLI owns its process,
+    so changing it here affects nobody else."""
+    os.environ.setdefault("EQX_ON_ERROR", "nan")
+    try:
+        import equinox._errors as eqx_errors
+    except ImportError:  # a future Equinox layout: only the cache is lost
+        return
+    if hasattr(eqx_errors, "EQX_ON_ERROR"):
+        eqx_errors.EQX_ON_ERROR = os.environ["EQX_ON_ERROR"]

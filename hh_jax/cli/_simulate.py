@@ -1,0 +1,168 @@
+"""``hh-jax simulate``: one neuron, one stimulus, a trace file and a figure."""
+
+import argparse
+from pathlib import Path
+
+from ._common import add_model_options, add_precision_options, model_overrides
+
+SEED_START = (-65.0, 0.05, 0.6, 0.32)  # V (mV), m, h, n of the seed experiment
+
+
+def add_parser(sub) -> None:
+    from ..model import HodgkinHuxley
+
+    parser = sub.add_parser(
+        "simulate",
+        help="simulate one neuron and write the trace (NPZ or CSV) and a plot",
+        description="Simulate the Hodgkin–Huxley model under a stimulus. Units: "
+        "time ms, voltage mV, current density uA/cm^2 (positive depolarises), "
+        "conductance mS/cm^2, capacitance uF/cm^2, temperature degC.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="the seed experiment: 10 uA/cm^2 from t = 0, 50 ms, start "
+        "(V, m, h, n) = (-65 mV, 0.05, 0.6, 0.32)",
+    )
+    stim = parser.add_argument_group("stimulus (uA/cm^2; several add up)")
+    stim.add_argument(
+        "--step",
+        nargs=3,
+        type=float,
+        action="append",
+        metavar=("AMP", "START", "STOP"),
+        help="a step of AMP uA/cm^2 from START to STOP ms (repeatable)",
+    )
+    stim.add_argument(
+        "--constant", type=float, metavar="AMP", help="a constant current, uA/cm^2"
+    )
+    stim.add_argument(
+        "--stimulus",
+        type=Path,
+        metavar="FILE",
+        help="a step-function stimulus: .npz with stim_t (ms), stim_I (uA/cm^2), or "
+        ".csv with header 't (ms), I (uA/cm^2)'",
+    )
+    time = parser.add_argument_group("time")
+    time.add_argument("--duration", type=float, default=100.0, help="simulated ms")
+    time.add_argument("--dt", type=float, default=0.025, help="save interval, ms")
+    parser.add_argument(
+        "--y0",
+        nargs="+",
+        type=float,
+        metavar="X",
+        help="initial state V (mV) then each gate (m h n); default: rest at -65 mV",
+    )
+    add_model_options(parser, HodgkinHuxley())
+    solver = parser.add_argument_group("solver")
+    solver.add_argument("--rtol", type=float, default=None, help="relative tolerance")
+    solver.add_argument("--atol", type=float, default=None, help="absolute tolerance")
+    solver.add_argument("--max-steps", type=int, default=None)
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "--out",
+        type=Path,
+        default=Path("trace.npz"),
+        help="trace file, .npz or .csv (t, V, gates, currents)",
+    )
+    out.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        help="figure path (default: next to --out, .png)",
+    )
+    out.add_argument("--no-plot", action="store_true", help="skip the figure")
+    add_precision_options(parser)
+
+
+def _stimulus(args):
+    from ..io import load_stimulus
+    from ..stimulus import Constant, Step
+
+    parts = [Step(*s) for s in args.step or []]
+    if args.constant is not None:
+        parts.append(Constant(args.constant))
+    if args.stimulus is not None:
+        parts.append(load_stimulus(args.stimulus))
+    if not parts:
+        raise ValueError(
+            "no stimulus: give --step AMP START STOP, --constant AMP, --stimulus "
+            "FILE, or --demo"
+        )
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
+    return total
+
+
+def run(args) -> int:
+    import jax.numpy as jnp
+    import numpy as np
+
+    from ..model import HodgkinHuxley
+    from ..simulate import simulate
+    from ..spikes import spike_times
+    from ..stimulus import Constant
+
+    model = HodgkinHuxley().replace(**model_overrides(args))
+    if args.demo:
+        if args.step or args.constant is not None or args.stimulus:
+            raise ValueError("--demo fixes the stimulus; drop --step/--constant.")
+        stimulus, duration, y0 = Constant(10.0), 50.0, jnp.asarray(SEED_START)
+    else:
+        stimulus, duration = _stimulus(args), args.duration
+        y0 = None if args.y0 is None else jnp.asarray(args.y0)
+    if not duration > 0 or not args.dt > 0:
+        raise ValueError("--duration and --dt must be > 0 ms.")
+    ts = jnp.arange(0.0, duration + 0.5 * args.dt, args.dt)
+    options = {
+        k: v
+        for k, v in dict(
+            rtol=args.rtol, atol=args.atol, max_steps=args.max_steps
+        ).items()
+        if v is not None
+    }
+    trace = simulate(model, stimulus, ts, y0=y0, currents=True, **options)
+    trace.raise_if_failed()
+
+    spikes = np.asarray(spike_times(trace.t, trace.V))
+    spikes = spikes[np.isfinite(spikes)]
+    print(f"simulated {duration:g} ms, {int(trace.num_steps)} solver steps")
+    print(
+        f"{len(spikes)} spikes (0 mV crossings) at ms: "
+        + ", ".join(f"{s:.4f}" for s in spikes)
+    )
+
+    columns = {"t": trace.t, "V": trace.V, **trace.gates, **trace.currents}
+    columns = {k: np.asarray(v) for k, v in columns.items()}
+    units = {"t": "ms", "V": "mV", **{g: "1" for g in trace.gates}}
+    units.update({c: "uA/cm^2" for c in trace.currents})
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".csv":
+        header = ",".join(f"{k} ({units[k]})" for k in columns)
+        np.savetxt(
+            out,
+            np.column_stack(list(columns.values())),
+            delimiter=",",
+            header=header,
+            comments="",
+        )
+    elif out.suffix.lower() == ".npz":
+        np.savez(out, **columns, units=np.asarray(str(units)))
+    else:
+        raise ValueError(f"--out must end in .npz or .csv; got {out}.")
+    print(f"wrote {out}")
+    if not args.no_plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from ..plot import plot_trace
+
+        path = args.plot or out.with_suffix(".png")
+        title = "Seed experiment: HH neuron, I = 10 uA/cm$^2$" if args.demo else None
+        fig = plot_trace(trace, title=title)
+        fig.savefig(path, dpi=120)
+        print(f"wrote {path}")
+    return 0
