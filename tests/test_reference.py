@@ -74,4 +74,4 @@ def test_default_initial_state_is_the_reference_one(reference_dir):
     case = load_reference_case(reference_dir / "step_10")
     default = hh.simulate(case.model, case.stimulus, case.t[:200])
     explicit = hh.simulate(case.model, case.stimulus, case.t[:200], y0=case.y0)
-    np.testing.assert_array_equal(np.asarray(default.V), np.asarray(explicit.V))
+    np.testing.assert_allclose(np.asarray(default.V), np.asarray(explicit.V), atol=1e-9)

@@ -130,9 +130,9 @@ def test_amplitudes_are_differentiable():
     ts = jnp.linspace(0.0, 20.0, 201)
 
     def final_V(amp):
-        return hh.simulate(
-            PASSIVE, hh.Step(amp, 2.0, 15.0), ts, y0=jnp.asarray([E_L])
-        ).V[-1]
+        stim = hh.Step(amp, 2.0, 15.0)
+        y0 = jnp.asarray([E_L])
+        return hh.simulate(PASSIVE, stim, ts, y0=y0, rtol=1e-10, atol=1e-10).V[-1]
 
     slope = jax.grad(final_V)(1.0)
     exact = (1 - np.exp(-13.0 / TAU)) * np.exp(-5.0 / TAU) / G_L  # linear system

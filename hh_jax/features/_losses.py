@@ -73,8 +73,8 @@ def _kernel_sum(x, mx, y, my, tau) -> Array:
 def _self_sum(x, mx, tau) -> Array:
     """sum_ij exp(-|x_i - x_j| / tau): n on the diagonal, pairs i < j twice."""
     S = x.shape[-1]
-    upper = jnp.triu(jnp.ones((S, S), bool), k=1)
     diff = x[..., :, None] - x[..., None, :]
+    upper = jnp.broadcast_to(jnp.triu(jnp.ones((S, S), bool), k=1), diff.shape)
     mask = mx[..., :, None] & mx[..., None, :] & upper
     safe = jnp.where(mask, diff, 0.0)
     pairs = jnp.sum(jnp.where(mask, jnp.exp(-jnp.abs(safe) / tau), 0.0), (-2, -1))

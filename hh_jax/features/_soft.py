@@ -61,38 +61,36 @@ def _cumulative(t, V, s):
     inside = (t[:-1] >= s["start"]) & (t[1:] <= s["end"])
     rise = jnp.where(inside, rise, 0.0)
     C = jnp.concatenate([jnp.zeros((1,), V.dtype), jnp.cumsum(rise)])
-    return jax.lax.cummax(C), inside
+    return C, inside
 
 
 def _count_and_times(t, V, s, K: int) -> dict[str, Array]:
     """The soft count and the first `K` soft spike times (ms) of one trace."""
     C, inside = _cumulative(t, V, s)
     T = t.shape[0]
+    idx = jnp.arange(T)
     # Trapezoid weights of the samples in the window, plus the partial intervals
     # from `start` to the first sample and from the last sample to `end`.
     step = jnp.where(inside, t[1:] - t[:-1], 0.0)
     zero = jnp.zeros((1,), V.dtype)
     w = (jnp.concatenate([step, zero]) + jnp.concatenate([zero, step])) / 2
     node_in = (t >= s["start"]) & (t <= s["end"])
-    idx = jnp.arange(T)
     first = jnp.min(jnp.where(node_in, idx, T))
     last = jnp.max(jnp.where(node_in, idx, -1))
-    any_in = last >= 0
-    w = w.at[jnp.clip(first, 0, T - 1)].add(
-        jnp.where(any_in, t[jnp.clip(first, 0, T - 1)] - s["start"], 0.0)
-    )
-    w = w.at[jnp.clip(last, 0, T - 1)].add(
-        jnp.where(any_in, s["end"] - t[jnp.clip(last, 0, T - 1)], 0.0)
-    )
-    # sum_i w_i clip(k - C_i, 0, 1) for each k, using that C is sorted.
+    w = w + jnp.where(idx == first, t - s["start"], 0.0)
+    w = w + jnp.where(idx == last, s["end"] - t, 0.0)
+    # sum_i w_i clip(k - C_i, 0, 1) for each k. C is non-decreasing (to rounding),
+    # so the samples with C <= k - 1 (weight 1) and those with k - 1 < C < k
+    # (weight k - C) are consecutive runs: prefix sums give both.
     W = jnp.concatenate([zero, jnp.cumsum(w)])
     WC = jnp.concatenate([zero, jnp.cumsum(w * C)])
     k = jnp.arange(1, K + 1, dtype=V.dtype)
-    below = jnp.searchsorted(C, k - 1, side="right")  # C <= k - 1: weight 1
-    partial = jnp.searchsorted(C, k, side="left")  # k - 1 < C < k: k - C
+    level = jax.lax.stop_gradient(C)[None, :]
+    below = jnp.sum(level <= (k - 1)[:, None], axis=1)
+    partial = jnp.sum(level < k[:, None], axis=1)
     integral = W[below] + k * (W[partial] - W[below]) - (WC[partial] - WC[below])
     # Without samples in the window the integral is the whole window.
-    times = s["start"] + jnp.where(any_in, integral, s["end"] - s["start"])
+    times = s["start"] + jnp.where(last >= 0, integral, s["end"] - s["start"])
     return {"count": C[-1], "times": times}
 
 

@@ -98,13 +98,13 @@ def spike_count(t: _T, V: _V, *, threshold: float = THRESHOLD) -> Int[Array, "*b
     trace is not counted. Not differentiable (an integer); see
     :func:`soft_spike_count`.
     """
-    return run("spike_count", t, V, threshold=threshold, max_spikes=1)
+    return run("spike_count", t, V, threshold=threshold)
 
 
 def Spikecount(t: _T, V: _V, *, threshold: float = THRESHOLD) -> Int[Array, "*batch"]:
     """eFEL ``Spikecount`` (deprecated there in favour of ``spike_count``): the same
     as :func:`spike_count`."""
-    return run("Spikecount", t, V, threshold=threshold, max_spikes=1)
+    return run("Spikecount", t, V, threshold=threshold)
 
 
 def spike_count_stimint(
@@ -124,7 +124,6 @@ def spike_count_stimint(
         stim_start=stim_start,
         stim_end=stim_end,
         threshold=threshold,
-        max_spikes=1,
     )
 
 
@@ -164,7 +163,6 @@ def time_to_first_spike(
         V,
         stim_start=stim_start,
         threshold=threshold,
-        max_spikes=1,
     )
 
 
@@ -178,7 +176,6 @@ def inv_time_to_first_spike(
         V,
         stim_start=stim_start,
         threshold=threshold,
-        max_spikes=1,
     )
 
 
@@ -231,5 +228,4 @@ def mean_frequency(
         stim_start=stim_start,
         stim_end=stim_end,
         threshold=threshold,
-        max_spikes=1,
     )

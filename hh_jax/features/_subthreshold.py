@@ -159,7 +159,6 @@ def voltage_base(
         voltage_base_end_perc=voltage_base_end_perc,
         voltage_base_mode=voltage_base_mode,
         precision_threshold=precision_threshold,
-        max_spikes=1,
     )
 
 
@@ -175,7 +174,6 @@ def steady_state_voltage_stimend(
         V,
         stim_start=stim_start,
         stim_end=stim_end,
-        max_spikes=1,
     )
 
 
@@ -195,7 +193,6 @@ def voltage_deflection(
         V,
         stim_start=stim_start,
         stim_end=stim_end,
-        max_spikes=1,
     )
 
 
@@ -210,7 +207,6 @@ def voltage_deflection_vb_ssse(
         V,
         stim_start=stim_start,
         stim_end=stim_end,
-        max_spikes=1,
         **voltage_base_settings,
     )
 
@@ -235,7 +231,6 @@ def ohmic_input_resistance(
         stim_end=stim_end,
         stim_amplitude=stim_amplitude,
         current_unit=current_unit,
-        max_spikes=1,
     )
 
 
@@ -264,7 +259,6 @@ def ohmic_input_resistance_vb_ssse(
         stim_end=stim_end,
         stim_amplitude=stim_amplitude,
         current_unit=current_unit,
-        max_spikes=1,
         **voltage_base_settings,
     )
 
@@ -280,7 +274,6 @@ def minimum_voltage(
         V,
         stim_start=stim_start,
         stim_end=stim_end,
-        max_spikes=1,
     )
 
 
@@ -295,7 +288,6 @@ def maximum_voltage(
         V,
         stim_start=stim_start,
         stim_end=stim_end,
-        max_spikes=1,
     )
 
 
@@ -311,6 +303,5 @@ def sag_amplitude(
         V,
         stim_start=stim_start,
         stim_end=stim_end,
-        max_spikes=1,
         **voltage_base_settings,
     )
