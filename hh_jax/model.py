@@ -305,6 +305,41 @@ def HodgkinHuxley(
     )
 
 
+def CorticalRegularSpiking(
+    *,
+    g_Na: Float[ArrayLike, "..."] = 50.0,
+    g_K: Float[ArrayLike, "..."] = 5.0,
+    g_M: Float[ArrayLike, "..."] = 0.07,
+    g_L: Float[ArrayLike, "..."] = 0.1,
+    E_Na: Float[ArrayLike, "..."] = 50.0,
+    E_K: Float[ArrayLike, "..."] = -100.0,
+    E_L: Float[ArrayLike, "..."] = -70.0,
+    V_T: Float[ArrayLike, "..."] = -55.0,
+    tau_max: Float[ArrayLike, "..."] = 1000.0,
+    C_m: Float[ArrayLike, "..."] = 1.0,
+    temperature: Float[ArrayLike, "..."] = 36.0,
+) -> PointNeuron:
+    """The minimal regular-spiking cortical pyramidal neuron of Pospischil et al.
+    (2008): Traub–Miles Na and K currents (threshold shift `V_T`, mV), a slow
+    M-type K current (`g_M`, `tau_max` in ms) for adaptation, and a leak.
+
+    Defaults are the authors' regular-spiking cell (ModelDB 123623): conductances
+    in mS/cm^2, potentials in mV, `C_m` in uF/cm^2, 36 degC. Gates ``m, h, n, p``.
+    """
+    from .channels import MCurrent, TraubMilesPotassium, TraubMilesSodium
+
+    return PointNeuron(
+        channels=(
+            TraubMilesSodium(g_Na=g_Na, E_Na=E_Na, V_T=V_T),
+            TraubMilesPotassium(g_K=g_K, E_K=E_K, V_T=V_T),
+            MCurrent(g_M=g_M, tau_max=tau_max, E_K=E_K),
+            Leak(g_L=g_L, E_L=E_L),
+        ),
+        C_m=C_m,
+        temperature=temperature,
+    )
+
+
 def steady_state(model: PointNeuron, V: Float[ArrayLike, "*shape"]) -> State:
     """The state with membrane potential held at ``V`` (mV) and every gate at its
     steady state ``x_inf(V) = alpha / (alpha + beta)``."""

@@ -2,6 +2,9 @@
 
 from ._base import AbstractChannel as AbstractChannel
 from ._base import GateRates as GateRates
+from ._cortical import MCurrent as MCurrent
+from ._cortical import TraubMilesPotassium as TraubMilesPotassium
+from ._cortical import TraubMilesSodium as TraubMilesSodium
 from ._squid import (
     Leak as Leak,
 )
