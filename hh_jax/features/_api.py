@@ -1,4 +1,5 @@
-"""Argument handling shared by the public eFEL-named feature functions."""
+"""Argument handling shared by the public eFEL-named feature functions: trace
+checks (t in ms, V in mV), sizing of per-spike outputs, settings."""
 
 from jaxtyping import Array
 

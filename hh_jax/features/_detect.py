@@ -1,9 +1,10 @@
 """eFEL's spike landmarks on one sampled trace: peaks, AHP minima, AP begins.
 
-Everything here is an *index* into the samples (no interpolation), computed with
-O(T) scans so that it works under ``jit``/``vmap`` with static sizes. The
-definitions follow eFEL 5.7 (``SpikeEvent::peak_indices``,
-``SpikeShape::min_AHP_indices``, ``SpikeShape::AP_begin_indices``):
+Everything here is an *index* into the samples (no interpolation; thresholds in
+mV, dV/dt in mV/ms, t in ms), computed with O(T) scans so that it works under
+``jit``/``vmap`` with static sizes. The definitions follow eFEL 5.7
+(``SpikeEvent::peak_indices``, ``SpikeShape::min_AHP_indices``,
+``SpikeShape::AP_begin_indices``):
 
 - peaks: the k-th upward crossing of the threshold (``V[i-1] < thr < V[i]``) is
   paired with the k-th downward crossing after the first upward one; the peak is

@@ -11,6 +11,9 @@ penalty, and the loss jumps when the count changes. Use them with
 continuously, or add a :func:`soft_spike_count` term.
 """
 
+import functools
+
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Real
 
@@ -50,15 +53,20 @@ def spike_time_loss(
     missing in both cost nothing. The shorter train is NaN-padded.
     """
     a, b = _align(times, target)
-    end = jnp.asarray(t_end, a.dtype)[..., None]
-    end = jnp.broadcast_to(end, a.shape)
+    end = jnp.broadcast_to(jnp.asarray(t_end, a.dtype), a.shape[:-1])
+    penalty = jnp.asarray(0.0 if missing_penalty is None else missing_penalty, a.dtype)
+    return _matched_cost(a, b, end, penalty, missing_penalty is not None)
+
+
+@functools.partial(jax.jit, static_argnames=("use_penalty",))
+def _matched_cost(a, b, end, penalty, use_penalty: bool) -> Array:
+    end = jnp.broadcast_to(end[..., None], a.shape)
     miss_a, miss_b = jnp.isnan(a), jnp.isnan(b)
     a_safe = jnp.where(miss_a, end, a)
     b_safe = jnp.where(miss_b, end, b)
     cost = (a_safe - b_safe) ** 2
-    if missing_penalty is not None:
-        one_missing = miss_a != miss_b
-        cost = jnp.where(one_missing, jnp.asarray(missing_penalty, a.dtype), cost)
+    if use_penalty:
+        cost = jnp.where(miss_a != miss_b, penalty, cost)
     return jnp.sum(cost, axis=-1)
 
 
@@ -97,6 +105,11 @@ def van_rossum_loss(
     extra early spike does not shift the pairing of the later ones.
     """
     a, b = _align(times, target)
+    return _van_rossum(a, b, jnp.asarray(tau, a.dtype))
+
+
+@jax.jit
+def _van_rossum(a, b, tau) -> Array:
     ma, mb = ~jnp.isnan(a), ~jnp.isnan(b)
     a, b = jnp.where(ma, a, 0.0), jnp.where(mb, b, 0.0)
     return (

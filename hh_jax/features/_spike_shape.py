@@ -8,7 +8,8 @@ derivative with respect to model parameters is that of ``V`` at a fixed sample
 (piecewise smooth: it jumps when a landmark moves to another sample). Widths from
 sample times (``AP_width``) are piecewise constant; ``spike_half_width``
 interpolates linearly and is piecewise smooth. In float32 the same landmarks are
-found unless two samples tie to within rounding.
+found unless two samples tie to within rounding (measured on the test traces:
+same indices, values within 5e-5).
 """
 
 import jax
