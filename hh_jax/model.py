@@ -11,6 +11,7 @@ capacitance in uF/cm^2, temperature in degrees Celsius.
 from collections.abc import Sequence
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
@@ -362,26 +363,47 @@ def resting_state(
     V_guess: Float[ArrayLike, ""] = -65.0,
     rtol: float = 1e-10,
     atol: float = 1e-10,
+    throw: bool = True,
 ) -> State:
     """The resting state: the potential where the net steady-state ionic current
     equals `holding_current` (uA/cm^2; 0 for true rest), and its gates.
 
     Solved by Newton's method (Optimistix) from `V_guess` (mV); differentiable with
-    respect to the model by the implicit function theorem. Raises (or, under
-    ``vmap``, returns NaN via Optimistix's error handling) when Newton fails.
+    respect to the model by the implicit function theorem. When Newton fails it
+    raises. With ``throw=False`` (use it under ``vmap``, so that one failing member
+    cannot stop the others) a fixed number of plain Newton steps is taken instead,
+    differentiated by unrolling, and a member that did not converge gets V = NaN.
     """
+    V_guess = jnp.asarray(V_guess, dtype=jnp.result_type(float))
+    args = (model, jnp.asarray(holding_current))
+    if not throw:
+        return steady_state(model, _unrolled_newton(V_guess, args, atol))
     import optimistix as optx
 
-    V_guess = jnp.asarray(V_guess, dtype=jnp.result_type(float))
-    solver = optx.Newton(rtol=rtol, atol=atol)
     sol = optx.root_find(
         _net_current_at_steady_state,
-        solver,
+        optx.Newton(rtol=rtol, atol=atol),
         V_guess,
-        args=(model, jnp.asarray(holding_current)),
+        args=args,
         max_steps=256,
     )
     return steady_state(model, sol.value)
+
+
+def _unrolled_newton(V, args, atol, iterations: int = 40):
+    """Newton's method for the resting potential as plain array code (steps clipped
+    to 10 mV): never raises, so it is safe under ``vmap`` with absurd members;
+    its derivative converges to the implicit one. NaN where it did not converge."""
+    f = lambda v: _net_current_at_steady_state(v, args)  # noqa: E731
+
+    def step(v, _):
+        value, slope = jax.jvp(f, (v,), (jnp.ones_like(v),))
+        dv = -value / jnp.where(slope == 0, 1.0, slope)
+        return v + jnp.clip(dv, -10.0, 10.0), None
+
+    V, _ = jax.lax.scan(step, V, None, length=iterations)
+    converged = jnp.abs(f(V)) <= jnp.maximum(atol, 1e-8) * 1e3
+    return jnp.where(converged, V, jnp.nan)
 
 
 def as_state(model: PointNeuron, y0) -> State:

@@ -7,10 +7,10 @@ uF/cm^2, degrees Celsius.
 import argparse
 import sys
 
-from . import _simulate
+from . import _fit, _simulate
 
 # Each subcommand module provides `add_parser(subparsers)` and `run(args)`.
-_COMMANDS = {"simulate": _simulate}
+_COMMANDS = {"simulate": _simulate, "fit": _fit}
 
 
 def build_parser() -> argparse.ArgumentParser:

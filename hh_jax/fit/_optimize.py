@@ -1,0 +1,267 @@
+"""Multi-start optimisation: K starts advanced together in one vmapped step.
+
+Methods (all on the unconstrained vector ``u``):
+
+- ``"lm"``: Levenberg–Marquardt on the residuals (Jacobian by forward mode),
+  the fastest near an optimum.
+- ``"adam"``: Optax Adam with global-norm gradient clipping.
+- ``"lbfgs"``: Optax L-BFGS with a backtracking line search (values only, so the
+  forward-mode gradient suffices).
+
+A start whose loss or parameters become non-finite is reset to a fresh
+quasi-random point (its optimiser state re-initialised) and the event is
+recorded; the others carry on untouched. The Python loop between steps shows
+progress, stops early, and writes/reads checkpoints.
+"""
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jaxtyping import Array, Float
+
+from ._objective import Objective
+
+METHODS = ("lm", "adam", "lbfgs")
+
+
+@dataclasses.dataclass
+class OptimiserSettings:
+    """How to optimise. `steps`: iterations; `learning_rate`: Adam's step (in
+    unconstrained units); `clip`: Adam's global-norm clip; `tol`, `patience`: stop
+    when the best loss improved by less than a relative `tol` over `patience`
+    steps; `checkpoint_every`: steps between checkpoints."""
+
+    method: str = "lm"
+    steps: int = 100
+    learning_rate: float = 0.05
+    clip: float = 1.0
+    tol: float = 1e-6
+    patience: int = 10
+    checkpoint_every: int = 10
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; choose from {METHODS}.")
+        if self.steps < 1:
+            raise ValueError(f"`steps` must be >= 1; got {self.steps}.")
+
+
+def _value_and_jacobian(objective: Objective, u):
+    def both(v):
+        r, ok = objective.residuals_and_status(v)
+        return r, (r, ok)
+
+    J, (r, ok) = jax.jacfwd(both, has_aux=True)(u)
+    return r, J, ok
+
+
+class _LMState(eqx.Module):
+    damping: Float[Array, ""]
+
+
+def _lm_init(u):
+    return _LMState(jnp.asarray(1e-3, u.dtype))
+
+
+def _lm_step(objective, u, state):
+    r, J, ok = _value_and_jacobian(objective, u)
+    loss = jnp.sum(r * r)
+    g = J.T @ r
+    H = J.T @ J
+    P = u.shape[0]
+    lam = state.damping
+    A = H + lam * (jnp.diag(jnp.diag(H)) + 1e-12 * jnp.eye(P))
+    delta = -jnp.linalg.solve(A, g)
+    delta = jnp.where(jnp.all(jnp.isfinite(delta)), delta, 0.0)
+    trial = u + delta
+    r_new = objective.residuals(trial)
+    new_loss = jnp.sum(r_new * r_new)
+    accept = jnp.isfinite(new_loss) & (new_loss < loss)
+    u = jnp.where(accept, trial, u)
+    lam = jnp.clip(jnp.where(accept, lam / 3.0, lam * 4.0), 1e-9, 1e9)
+    return u, _LMState(lam), jnp.where(accept, new_loss, loss), ok
+
+
+def _gradient(objective, u):
+    r, J, ok = _value_and_jacobian(objective, u)
+    return jnp.sum(r * r), 2.0 * J.T @ r, ok
+
+
+def _optax_optimiser(settings: OptimiserSettings):
+    if settings.method == "adam":
+        return optax.chain(
+            optax.clip_by_global_norm(settings.clip), optax.adam(settings.learning_rate)
+        )
+    return optax.lbfgs(
+        linesearch=optax.scale_by_backtracking_linesearch(max_backtracking_steps=20)
+    )
+
+
+def _make_step(objective: Objective, settings: OptimiserSettings):
+    if settings.method == "lm":
+        init, step = _lm_init, lambda u, s: _lm_step(objective, u, s)
+    else:
+        opt = _optax_optimiser(settings)
+        init = opt.init
+
+        def step(u, state):
+            loss, grad, ok = _gradient(objective, u)
+            if settings.method == "lbfgs":
+                updates, state = opt.update(
+                    grad, state, u, value=loss, grad=grad, value_fn=objective.loss
+                )
+            else:
+                updates, state = opt.update(grad, state, u)
+            return optax.apply_updates(u, updates), state, loss, ok
+
+    return jax.vmap(init), eqx.filter_jit(jax.vmap(step))
+
+
+def _merge(mask, new, old):
+    """Rows of `new` where `mask` (K,), else `old`: for any PyTree of (K, ...)."""
+
+    def pick(a, b):
+        if not eqx.is_array(a):
+            return a
+        m = mask.reshape((-1,) + (1,) * (a.ndim - 1))
+        return jnp.where(m, a, b)
+
+    return jax.tree.map(pick, new, old)
+
+
+@dataclasses.dataclass
+class OptimisationLog:
+    losses: list  # per step: (K,) loss at the start of the step
+    params: list  # per step: (K, P) unconstrained parameters
+    resets: list  # (step, start, reason)
+    failed_sweeps: list  # (step, start, sweep indices)
+    steps_done: int
+    stopped_early: bool
+    wall_time: float
+    first_step_time: float
+
+
+def _save_checkpoint(path: Path, u, state, log: OptimisationLog, next_reserve, config):
+    leaves = [np.asarray(x) for x in jax.tree.leaves(state)]
+    np.savez(
+        path,
+        u=np.asarray(u),
+        losses=np.asarray(log.losses),
+        params=np.asarray(log.params),
+        next_reserve=next_reserve,
+        steps_done=log.steps_done,
+        **{f"state_{i}": x for i, x in enumerate(leaves)},
+    )
+    path.with_suffix(".json").write_text(
+        json.dumps(dict(config=config, resets=log.resets, failed=log.failed_sweeps))
+    )
+
+
+def optimise(
+    objective: Objective,
+    u0: np.ndarray,
+    reserve: np.ndarray,
+    settings: OptimiserSettings,
+    *,
+    progress: bool = True,
+    checkpoint: Path | None = None,
+    resume: bool = False,
+    config: dict | None = None,
+) -> tuple[np.ndarray, np.ndarray, OptimisationLog]:
+    """Run K starts (rows of `u0`) for `settings.steps` steps.
+
+    **Returns:** ``(u, losses, log)``: final parameters (K, P), their losses (K,)
+    and the log (loss and parameter paths, resets, failures, timing)."""
+    init, step = _make_step(objective, settings)
+    u = jnp.asarray(u0)
+    state = init(u)
+    log = OptimisationLog([], [], [], [], 0, False, 0.0, 0.0)
+    next_reserve = 0
+    config = dict(config or {}, method=settings.method)
+    if checkpoint is not None and resume and Path(checkpoint).exists():
+        saved = np.load(checkpoint)
+        meta = json.loads(Path(checkpoint).with_suffix(".json").read_text())
+        if meta["config"] != config:
+            raise ValueError(
+                f"the checkpoint {checkpoint} was written for a different fit "
+                f"({meta['config']}); start afresh without --resume."
+            )
+        u = jnp.asarray(saved["u"])
+        treedef = jax.tree.structure(state)
+        count = len(jax.tree.leaves(state))
+        state = jax.tree.unflatten(
+            treedef, [jnp.asarray(saved[f"state_{i}"]) for i in range(count)]
+        )
+        log.losses = list(saved["losses"])
+        log.params = list(saved["params"])
+        log.resets = [tuple(x) for x in meta["resets"]]
+        log.failed_sweeps = [tuple(x) for x in meta["failed"]]
+        log.steps_done = int(saved["steps_done"])
+        next_reserve = int(saved["next_reserve"])
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=settings.steps,
+            initial=log.steps_done,
+            desc=f"fit ({settings.method})",
+            unit="step",
+        )
+    start_time = time.perf_counter()
+    best_history: list[float] = [float(np.min(log.losses[-1]))] if log.losses else []
+    loss = None
+    while log.steps_done < settings.steps:
+        t0 = time.perf_counter()
+        new_u, new_state, loss, ok = step(u, state)
+        loss = np.asarray(loss)
+        if log.steps_done == 0:
+            log.first_step_time = time.perf_counter() - t0
+        bad = ~np.isfinite(loss) | ~np.all(np.isfinite(np.asarray(new_u)), axis=1)
+        for k in np.flatnonzero(~np.all(np.asarray(ok), axis=1)):
+            log.failed_sweeps.append(
+                (log.steps_done, int(k), np.flatnonzero(~np.asarray(ok)[k]).tolist())
+            )
+        log.losses.append(np.where(np.isfinite(loss), loss, np.inf))
+        log.params.append(np.asarray(u))
+        if bad.any():
+            fresh = np.asarray(new_u).copy()
+            for k in np.flatnonzero(bad):
+                fresh[k] = reserve[next_reserve % len(reserve)]
+                next_reserve += 1
+                log.resets.append(
+                    (log.steps_done, int(k), "non-finite loss or parameters")
+                )
+            fresh = jnp.asarray(fresh)
+            new_state = _merge(jnp.asarray(bad), init(fresh), new_state)
+            new_u = fresh
+        u, state = new_u, new_state
+        log.steps_done += 1
+        best = float(np.min(log.losses[-1]))
+        best_history.append(best)
+        if bar is not None:
+            bar.set_postfix(best_loss=f"{best:.4g}")
+            bar.update(1)
+        if checkpoint is not None and log.steps_done % settings.checkpoint_every == 0:
+            _save_checkpoint(Path(checkpoint), u, state, log, next_reserve, config)
+        if len(best_history) > settings.patience:
+            old = best_history[-settings.patience - 1]
+            if old - best <= settings.tol * max(abs(old), 1e-300):
+                log.stopped_early = True
+                break
+    if bar is not None:
+        bar.close()
+    final = np.asarray(jax.vmap(objective.loss)(u))
+    final = np.where(np.isfinite(final), final, np.inf)
+    log.wall_time = time.perf_counter() - start_time
+    if checkpoint is not None:
+        _save_checkpoint(Path(checkpoint), u, state, log, next_reserve, config)
+    return np.asarray(u), final, log
