@@ -92,3 +92,45 @@ def test_bad_input_exits_with_a_message(tmp_path, args, message):
     out = _run("simulate", *args, "--no-plot", cwd=tmp_path)
     assert out.returncode == 2
     assert message in out.stderr
+
+
+def test_fit_demo_recovers_the_hidden_conductances(tmp_path):
+    """The README's main job, end to end."""
+    out = _run(
+        "fit", "--demo", "--out", "demo", "--no-progress", cwd=tmp_path, timeout=600
+    )
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    params = json.loads((tmp_path / "demo" / "params.json").read_text())["parameters"]
+    from hh_jax.cli._fit import DEMO_TRUTH
+
+    for name, true in DEMO_TRUTH.items():
+        assert abs(params[name]["value"] - true) / true < 0.01, (name, params[name])
+    assert (tmp_path / "demo" / "fit.png").stat().st_size > 50_000
+    assert "largest relative error" in out.stdout
+
+
+def test_fit_reads_reference_npz_files_jointly(tmp_path, reference_dir):
+    """Several files in the reference format are fitted jointly (a short run: the
+    point is the plumbing; accuracy is tested in test_fit.py)."""
+    files = [str(reference_dir / f"{n}.npz") for n in ("step_2", "step_10")]
+    out = _run(
+        "fit",
+        *files,
+        "--free",
+        "g_K",
+        "g_L",
+        "--steps",
+        "2",
+        "--starts",
+        "1",
+        "--downsample",
+        "4",
+        "--out",
+        "ref",
+        "--no-progress",
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    saved = json.loads((tmp_path / "ref" / "params.json").read_text())
+    assert len(saved["sweeps"]) == 2 and set(saved["parameters"]) == {"g_K", "g_L"}
