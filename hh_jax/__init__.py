@@ -14,6 +14,7 @@ from ._numerics import x_over_expm1 as x_over_expm1
 from ._parameter import ParameterInfo as ParameterInfo
 from ._parameter import parameter as parameter
 from .batch import simulate_batch as simulate_batch
+from .fixed_step import simulate_fixed as simulate_fixed
 from .model import CorticalRegularSpiking as CorticalRegularSpiking
 from .model import HodgkinHuxley as HodgkinHuxley
 from .model import PointNeuron as PointNeuron

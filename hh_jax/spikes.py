@@ -66,27 +66,54 @@ def _crossing_time(t: Array, V: Array, k: Array, threshold) -> Array:
     def p(s):
         return _lagrange(s, nodes, values)
 
+    return t_k + h * _newton_root(p, linear)
+
+
+def _hermite_crossing_time(t, V, dVdt, k, threshold):
+    """Root in ``[t[k], t[k + 1]]`` of the cubic Hermite interpolant through the
+    values and slopes at both ends (fourth-order accurate in the sample step)."""
+    h = t[k + 1] - t[k]
+    v0, v1 = V[k] - threshold, V[k + 1] - threshold
+    m0, m1 = dVdt[k] * h, dVdt[k + 1] * h
+
+    def p(s):
+        s2, s3 = s * s, s * s * s
+        return (
+            (2 * s3 - 3 * s2 + 1) * v0
+            + (s3 - 2 * s2 + s) * m0
+            + (-2 * s3 + 3 * s2) * v1
+            + (s3 - s2) * m1
+        )
+
+    return t[k] + h * _newton_root(p, -v0 / (v1 - v0))
+
+
+def _newton_root(p, s):
+    """Root of `p` in [0, 1] from the start `s`, with a final Newton step from a
+    constant point so that its derivative is the implicit-function derivative."""
+
     def newton(s, _):
         value, slope = jax.jvp(p, (s,), (jnp.ones_like(s),))
         s = s - value / jnp.where(slope == 0, 1.0, slope)
         return jnp.clip(s, 0.0, 1.0), None
 
-    s, _ = jax.lax.scan(newton, linear, None, length=6)
-    # One last Newton step from a constant point: its derivative with respect to V
-    # is exactly the implicit-function derivative of the root.
+    s, _ = jax.lax.scan(newton, s, None, length=6)
     s = jax.lax.stop_gradient(s)
     value, slope = jax.jvp(p, (s,), (jnp.ones_like(s),))
-    s = s - value / jnp.where(slope == 0, 1.0, slope)
-    return t_k + h * s
+    return s - value / jnp.where(slope == 0, 1.0, slope)
 
 
-def _spike_times_1d(t, V, threshold, max_spikes):
+def _spike_times_1d(t, V, dVdt, threshold, max_spikes):
     up = _upward_crossings(V, threshold)
     n = up.shape[0]
     (k,) = jnp.nonzero(up, size=max_spikes, fill_value=n)
     valid = k < n
     k_safe = jnp.where(valid, k, 0)
-    times = jax.vmap(lambda kk: _crossing_time(t, V, kk, threshold))(k_safe)
+    if dVdt is None:
+        crossing = lambda kk: _crossing_time(t, V, kk, threshold)  # noqa: E731
+    else:
+        crossing = lambda kk: _hermite_crossing_time(t, V, dVdt, kk, threshold)  # noqa: E731
+    times = jax.vmap(crossing)(k_safe)
     return jnp.where(valid, times, jnp.nan)
 
 
@@ -96,6 +123,7 @@ def spike_times(
     threshold: float = 0.0,
     *,
     max_spikes: SupportsIndex | None = None,
+    dVdt: Float[ArrayLike, "*batch T"] | None = None,
 ) -> Float[Array, "*batch S"]:
     """Times (ms) of upward crossings of `threshold` (mV), interpolated between
     samples.
@@ -107,6 +135,11 @@ def spike_times(
     - `threshold`: crossing level in mV.
     - `max_spikes`: length of the output's last axis. Required under ``jit``; by
       default the largest spike count in the batch.
+    - `dVdt`: the slope (mV/ms) at each sample, if known (a simulation knows it:
+      ``simulate_fixed`` saves it as ``trace.currents["dVdt"]``). Then each crossing
+      is the root of the cubic Hermite interpolant of values and slopes, accurate
+      to ~1e-5 ms even on a 0.1 ms grid, where the four-point cubic without slopes
+      is off by ~3e-3 ms on the HH upstroke.
 
     **Returns:** an array ``(..., max_spikes)`` of spike times in increasing order,
     padded with NaN; members with more than `max_spikes` spikes are truncated to the
@@ -127,15 +160,21 @@ def spike_times(
             raise ValueError("`max_spikes` must be given when called under jit/vmap.")
         max_spikes = max(int(np.max(counts, initial=0)), 1)
     max_spikes = operator.index(max_spikes)
-    return _spike_times(t, V, threshold, max_spikes)
+    if dVdt is not None:
+        dVdt = jnp.broadcast_to(jnp.asarray(dVdt), V.shape)
+    return _spike_times(t, V, dVdt, threshold, max_spikes)
 
 
-@functools.partial(jax.jit, static_argnums=3)
-def _spike_times(t, V, threshold, max_spikes):
+@functools.partial(jax.jit, static_argnums=4)
+def _spike_times(t, V, dVdt, threshold, max_spikes):
     batch = V.shape[:-1]
     t = jnp.broadcast_to(t, V.shape).reshape(-1, V.shape[-1])
     flat = V.reshape(-1, V.shape[-1])
-    times = jax.vmap(lambda tt, vv: _spike_times_1d(tt, vv, threshold, max_spikes))(
-        t, flat
-    )
+    if dVdt is None:
+        one = lambda tt, vv: _spike_times_1d(tt, vv, None, threshold, max_spikes)  # noqa: E731
+        times = jax.vmap(one)(t, flat)
+    else:
+        slopes = dVdt.reshape(-1, V.shape[-1])
+        one = lambda tt, vv, dd: _spike_times_1d(tt, vv, dd, threshold, max_spikes)  # noqa: E731
+        times = jax.vmap(one)(t, flat, slopes)
     return times.reshape(*batch, max_spikes)

@@ -42,7 +42,7 @@ class Trace(eqx.Module):
 
     **Fields** (each may carry leading batch axes):
 
-    - `t`: sample times, ms, shape ``(..., T)``.
+    - `t`: sample times, ms, shape ``(T,)`` when shared by a batch, else ``(..., T)``.
     - `V`: membrane potential, mV, shape ``(..., T)``.
     - `gates`: gating variables by name (dimensionless); also readable as
       attributes (``trace.m``).
@@ -52,14 +52,19 @@ class Trace(eqx.Module):
     - `status`: an int per neuron, see :class:`Status`; ``trace.ok`` is the mask
       of successful members. Failed members hold NaN or inf after the failure.
     - `num_steps`: accepted solver steps per neuron.
+    - `spikes`, `spike_count`: spike times (ms, NaN-padded) and counts recorded
+      during integration, when the integrator was asked to (``simulate_fixed``
+      with `max_spikes`); else None.
     """
 
-    t: Float[Array, "*batch T"]
+    t: Float[Array, "... T"]
     V: Float[Array, "*batch T"]
     gates: dict[str, Float[Array, "*batch T"]]
     currents: dict[str, Float[Array, "*batch T"]]
     status: Int[Array, "*batch"]
     num_steps: Int[Array, "*batch"]
+    spikes: Float[Array, "*batch S"] | None = None
+    spike_count: Int[Array, "*batch"] | None = None
 
     def __getattr__(self, name: str):
         if name.startswith("_") or name in type(self).__dataclass_fields__:
