@@ -6,7 +6,7 @@ the same interpolation (``hh_jax.spike_times``), so the grid itself adds no erro
 Reports the spike-count errors, the largest spike-time error (ms), the largest
 voltage difference (mV) and the wall time of all cases after compilation.
 
-    python benchmarks/work_precision.py [--reference DIR] [--out results/work_precision.json]
+    python benchmarks/work_precision.py [--reference DIR] [--out FILE.json]
 """
 
 import argparse

@@ -206,7 +206,8 @@ def simulate_fixed(
     check_increasing("ts", ts_np, "ms")
     if ts_np.ndim != 1 or ts_np.size < 2:
         raise ValueError("`ts` must be a 1-D array of at least two save times (ms).")
-    jumps = concrete(stimulus.jump_times())
+    with jax.ensure_compile_time_eval():  # concrete even inside an outer jit
+        jumps = concrete(stimulus.jump_times())
     if jumps is None:
         raise ValueError(
             "simulate_fixed needs the stimulus's jump times outside jit (they become "
