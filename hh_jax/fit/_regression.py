@@ -129,12 +129,15 @@ def _sweep_equations(model, t, V, charge, width, free, area_um2, whole_cell):
         else:
             known += float(getattr(ch, g_name)) * integral
     injected = _window_differences(charge, width)  # exact: a step function
+    n = ((len(V) - 1) // width) * width
+    peak = V[: n + 1][: (n // width) * width].reshape(-1, width).max(axis=1)
+    peak = np.maximum(peak, V[width : n + 1 : width])
     if not whole_cell:
-        return columns, injected - known
+        return columns, injected - known, peak
     if AREA in free:  # divide by the area: 1/area multiplies the injected charge
         columns["inverse_area"] = -injected * 1e-6  # uA ms per (1/cm^2)
-        return columns, -known
-    return columns, injected * 1e-6 / (area_um2 * 1e-8) - known
+        return columns, -known, peak
+    return columns, injected * 1e-6 / (area_um2 * 1e-8) - known, peak
 
 
 def _inside(value: float, lo: float, hi: float) -> float:
@@ -143,31 +146,15 @@ def _inside(value: float, lo: float, hi: float) -> float:
     return min(max(value, lo + margin), hi - margin)
 
 
-def regression_estimate(
-    model: PointNeuron,
-    data: FitData,
-    space: ParameterSpace,
-    *,
-    area_um2: float | None = None,
-    window: float = 1.0,
-    substeps: int = 4,
-) -> tuple[dict[str, float], list[str]]:
-    """Least-squares estimate of the free parameters that enter linearly.
+SUBTHRESHOLD_MV = -45.0  # windows below this are used for the passive stage
 
-    The voltage is refined `substeps`-fold by cubic interpolation, gates are
-    integrated along it, and the membrane equation is integrated over windows of
-    `window` ms (Simpson's rule); longer windows average out more noise.
 
-    **Returns:** ``(values, notes)``: `values` maps every free parameter to a start
-    value (physical units; nonlinear ones keep the template's value), `notes` says
-    what could not be estimated and what was moved inside its bounds.
-    """
+def _least_squares(model, data, free, bounds, area_um2, window, substeps, below):
+    """Solve the windowed membrane equation for the unknowns in `free` (others at
+    the model's values), using only windows whose voltage stays below `below` mV
+    (all windows if None). Returns {unknown: value}."""
     from scipy.optimize import lsq_linear
 
-    free = set(space.names)
-    if "E_L" in free and not any(isinstance(ch, Leak) for ch in model.channels):
-        raise ValueError("E_L is free but the model has no leak channel.")
-    bounds = space.bounds()
     blocks, rhs = [], []
     t_all, V_all, mask_all = (np.asarray(x) for x in (data.t, data.V, data.mask))
     for s in range(data.num_sweeps):
@@ -178,14 +165,20 @@ def regression_estimate(
         charge = _charge(
             np.asarray(data.stimulus_times[s]), np.asarray(data.stimulus_values[s]), t
         )
-        columns, b = _sweep_equations(
+        columns, b, peak = _sweep_equations(
             model, t, V, charge, stride * substeps, free, area_um2, data.whole_cell
         )
-        blocks.append(columns)
-        rhs.append(b)
+        use = np.ones_like(peak, bool) if below is None else peak < below
+        blocks.append({k: c[use] for k, c in columns.items()})
+        rhs.append(b[use])
     names = list(blocks[0])
     A = np.concatenate([np.stack([c[k] for k in names], axis=1) for c in blocks])
     b = np.concatenate(rhs)
+    if A.shape[0] < 2 * len(names):
+        raise ValueError(
+            "too few usable windows for the regression estimate "
+            f"({A.shape[0]} for {len(names)} unknowns)."
+        )
     lower, upper = [], []
     for k in names:
         if k == "inverse_area":
@@ -203,7 +196,54 @@ def regression_estimate(
     sol = lsq_linear(
         A / scale, b, bounds=(np.asarray(lower) * scale, np.asarray(upper) * scale)
     )
-    theta = dict(zip(names, sol.x / scale))
+    return dict(zip(names, sol.x / scale))
+
+
+def regression_estimate(
+    model: PointNeuron,
+    data: FitData,
+    space: ParameterSpace,
+    *,
+    area_um2: float | None = None,
+    window: float = 1.0,
+    substeps: int = 4,
+) -> tuple[dict[str, float], list[str]]:
+    """Least-squares estimate of the free parameters that enter linearly.
+
+    The voltage is refined `substeps`-fold by cubic interpolation, gates are
+    integrated along it, and the membrane equation is integrated over windows of
+    `window` ms (Simpson's rule); longer windows average out more noise.
+
+    When the membrane area is free (whole-cell data), the estimate has two
+    stages: first everything from the windows that stay below -45 mV, which fixes
+    the area (and C_m, g_L, E_L) without the spikes, where a mismatch between the
+    model's and the cell's spike currents could otherwise be absorbed by an absurd
+    area; then every free conductance from all windows, with that area.
+
+    **Returns:** ``(values, notes)``: `values` maps every free parameter to a start
+    value (physical units; nonlinear ones keep the template's value), `notes` says
+    what could not be estimated and what was moved inside its bounds.
+    """
+    free = set(space.names)
+    if "E_L" in free and not any(isinstance(ch, Leak) for ch in model.channels):
+        raise ValueError("E_L is free but the model has no leak channel.")
+    bounds = space.bounds()
+    args = (bounds, area_um2, window, substeps)
+    if AREA in free:
+        passive = _least_squares(model, data, free, *args, SUBTHRESHOLD_MV)
+        area_um2 = 1.0 / passive["inverse_area"] / 1e-8
+        passive_values = {k: v for k, v in passive.items() if k in ("C_m", "g_L")}
+        if "leak_offset" in passive:
+            g_L = passive.get("g_L", float(model.get("g_L")))
+            passive_values["E_L"] = passive["leak_offset"] / g_L
+        model = model.replace(**passive_values)
+        rest = free - {AREA, "C_m"}
+        theta = _least_squares(
+            model, data, rest, bounds, area_um2, window, substeps, None
+        )
+        theta["inverse_area"] = passive["inverse_area"]
+    else:
+        theta = _least_squares(model, data, free, *args, None)
 
     values: dict[str, float] = {}
     notes = []
