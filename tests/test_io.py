@@ -555,3 +555,19 @@ def test_csv_bad_input(tmp_path, header, columns, message):
 def test_sweep_bad_unit():
     with pytest.raises(ValueError, match=r"unknown `current_unit` 'mV'.*uA/cm\^2"):
         io.Sweep([0.0, 1.0], [-65.0, -65.0], [0.0], [0.0], "mV")
+
+
+def test_crop_keeps_the_command_in_force(realdata_dir):
+    from hh_jax.io import load_abf
+
+    sweep = load_abf(realdata_dir / "pyabf" / "171116sh_0018.abf")[12]
+    part = sweep.crop(100.0, 700.0)
+    assert part.t[0] >= 100.0 and part.t[-1] < 700.0
+    assert part.t.size == int(round(600.0 / sweep.sampling_interval))
+    # 0 pA at 100 ms, then the +200 pA step from 146.8 to 646.8 ms (README).
+    np.testing.assert_allclose(part.stimulus_values, [0.0, 200.0, 0.0])
+    np.testing.assert_allclose(part.stimulus_times[1:], [146.85, 646.85], atol=0.06)
+    late = sweep.crop(300.0, 400.0)  # inside the step: it is in force from the start
+    np.testing.assert_allclose(late.stimulus_values, [200.0])
+    with pytest.raises(ValueError, match="fewer than two samples"):
+        sweep.crop(5000.0, 6000.0)

@@ -64,6 +64,10 @@ class Recording:
         """Every sweep with its time counted from its first sample (ms)."""
         return self._map(Sweep.zero_time)
 
+    def crop(self, start: float, end: float) -> "Recording":
+        """Every sweep cropped to ``[start, end)`` ms, see :meth:`Sweep.crop`."""
+        return self._map(lambda s: s.crop(start, end))
+
     def downsample(
         self, factor: int, *, method: Literal["mean", "take"] = "mean"
     ) -> "Recording":

@@ -243,6 +243,27 @@ class Sweep:
             metadata=metadata,
         )
 
+    def crop(self, start: float, end: float) -> "Sweep":
+        """The samples with ``start <= t < end`` (ms) and the command over that
+        span: the value in force at the first kept sample, then its later change
+        points before `end`. Nothing is resampled."""
+        keep = (self.t >= start) & (self.t < end)
+        if keep.sum() < 2:
+            raise ValueError(
+                f"cropping sweep {self.name!r} to [{start}, {end}) ms keeps fewer than "
+                "two samples."
+            )
+        t = self.t[keep]
+        k0 = int(np.searchsorted(self.stimulus_times, t[0], side="right")) - 1
+        later = (self.stimulus_times > t[0]) & (self.stimulus_times < end)
+        times = np.concatenate([[t[0]], self.stimulus_times[later]])
+        values = np.concatenate(
+            [[self.stimulus_values[max(k0, 0)]], self.stimulus_values[later]]
+        )
+        return dataclasses.replace(
+            self, t=t, V=self.V[keep], stimulus_times=times, stimulus_values=values
+        )
+
     def downsample(
         self, factor: int, *, method: Literal["mean", "take"] = "mean"
     ) -> "Sweep":
