@@ -91,8 +91,9 @@ def plot_fit(result, *, truth: dict[str, float] | None = None, max_sweeps: int =
             ax.axhline(truth[name], color=MODEL_COLOUR, ls="--", lw=1.0, label="true")
             ax.legend(frameon=False, fontsize=8)
         ax.set_ylabel(f"{name}\n({result.units[name]})")
-        if name in ("area",) or result.units[name] in ("mS/cm^2",):
-            if np.all(paths[..., i] > 0):
+        values = paths[..., i]
+        if result.units[name] in ("mS/cm^2", "um^2", "ms") and np.all(values > 0):
+            if values.min() > 1e-4 * values.max():  # log only over a sane range
                 ax.set_yscale("log")
     ax.set_xlabel("step")
     return fig
