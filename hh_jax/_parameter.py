@@ -91,8 +91,9 @@ class ParameterInfo:
         return f"a finite value in {self.unit}"
 
 
-def parameter_infos(module: eqx.Module) -> dict[str, ParameterInfo]:
-    """The declared parameters of a module (not recursing into sub-modules)."""
+def parameter_infos(module: "eqx.Module | type") -> dict[str, ParameterInfo]:
+    """The declared parameters of a module or module class (not recursing into
+    sub-modules)."""
     infos = {}
     for field in dataclasses.fields(module):
         meta = field.metadata

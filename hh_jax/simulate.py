@@ -58,6 +58,24 @@ def _finite_rms_norm(y) -> Array:
     return jnp.where(jnp.isnan(norm), jnp.inf, norm)
 
 
+def stable_step_bound(model: PointNeuron, state: State) -> Array:
+    """A step size (ms) the explicit solver can take stably near `state`:
+    2 / (the fastest linear rate there), the rate being the larger of the membrane's
+    conductance over capacitance (1/ms) and each gate's alpha + beta (1/ms).
+
+    The adaptive controller alone sees zero error at an exact equilibrium and would
+    let the step grow to the next stimulus edge. The solution stays right, but its
+    derivative is that of a step far outside the stability region, which overflows
+    in reverse mode; capping the step here keeps gradients finite from rest."""
+    current = lambda V: model.membrane_current(State(V, state.gates))  # noqa: E731
+    _, conductance = jax.jvp(current, (state.V,), (jnp.ones_like(state.V),))
+    rate = jnp.abs(conductance) / model.C_m
+    for r in model.gate_rates(state.V).values():
+        rate = jnp.maximum(rate, r.alpha + r.beta)
+    bound = 2.0 / rate
+    return jnp.where(jnp.isfinite(bound) & (bound > 0), bound, jnp.inf)
+
+
 def _as_times(ts) -> Float[Array, " T"]:
     check_increasing("ts", ts, "ms")
     ts = jnp.asarray(ts)
@@ -243,8 +261,10 @@ def _simulate(
     jump_ts = jnp.where(jnp.isfinite(jump_ts), jump_ts, t1)
     if jump_ts.shape[0] == 0:  # e.g. a constant current: nothing to step onto
         jump_ts = None
+    dtmax = jax.lax.stop_gradient(stable_step_bound(model, y0))
     controller = dfx.ClipStepSizeController(
-        dfx.PIDController(rtol=rtol, atol=atol, norm=_finite_rms_norm), jump_ts=jump_ts
+        dfx.PIDController(rtol=rtol, atol=atol, norm=_finite_rms_norm, dtmax=dtmax),
+        jump_ts=jump_ts,
     )
     sol = dfx.diffeqsolve(
         _TERM,
