@@ -32,7 +32,6 @@ import jax
 
 jax.config.update("jax_enable_x64", True)  # float64: the user's choice, not hh_jax's
 
-import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 from scipy.integrate import odeint

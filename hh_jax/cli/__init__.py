@@ -7,10 +7,15 @@ uF/cm^2, degrees Celsius.
 import argparse
 import sys
 
-from . import _fit, _simulate
+from . import _fit, _sensitivity, _simulate, _sweep
 
 # Each subcommand module provides `add_parser(subparsers)` and `run(args)`.
-_COMMANDS = {"simulate": _simulate, "fit": _fit}
+_COMMANDS = {
+    "simulate": _simulate,
+    "fit": _fit,
+    "sensitivity": _sensitivity,
+    "sweep": _sweep,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

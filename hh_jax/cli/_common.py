@@ -39,11 +39,26 @@ def configure_jax(args: argparse.Namespace) -> None:
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
-def add_model_options(parser: argparse.ArgumentParser, model) -> None:
-    """One ``--NAME VALUE`` option per model parameter (``g_Na`` -> ``--g-Na``),
-    with its unit and default in the help, plus ``--params FILE.json``."""
+def squid_parameter_infos() -> dict:
+    """The Hodgkin–Huxley model's parameters (units, defaults), read from the
+    classes: no arrays are made, so building the parser does not start JAX's
+    backend (``jax.distributed.initialize`` must come before that)."""
+    from .._parameter import parameter_infos
+    from ..channels import Leak, SquidPotassium, SquidSodium
+    from ..model import PointNeuron
+
+    infos = {}
+    for cls in (PointNeuron, SquidSodium, SquidPotassium, Leak):
+        infos.update(parameter_infos(cls))
+    return infos
+
+
+def add_model_options(parser: argparse.ArgumentParser, infos: dict) -> None:
+    """One ``--NAME VALUE`` option per parameter in `infos` (``g_Na`` ->
+    ``--g-Na``), with its unit and default in the help, plus ``--params
+    FILE.json``. `infos`: name -> :class:`hh_jax.ParameterInfo`."""
     group = parser.add_argument_group("model parameters")
-    for name, info in model.parameter_infos().items():
+    for name, info in infos.items():
         group.add_argument(
             "--" + name.replace("_", "-"),
             dest=f"param_{name}",

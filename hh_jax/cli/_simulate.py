@@ -3,14 +3,17 @@
 import argparse
 from pathlib import Path
 
-from ._common import add_model_options, add_precision_options, model_overrides
+from ._common import (
+    add_model_options,
+    add_precision_options,
+    model_overrides,
+    squid_parameter_infos,
+)
 
 SEED_START = (-65.0, 0.05, 0.6, 0.32)  # V (mV), m, h, n of the seed experiment
 
 
 def add_parser(sub) -> None:
-    from ..model import HodgkinHuxley
-
     parser = sub.add_parser(
         "simulate",
         help="simulate one neuron and write the trace (NPZ or CSV) and a plot",
@@ -54,7 +57,7 @@ def add_parser(sub) -> None:
         metavar="X",
         help="initial state V (mV) then each gate (m h n); default: rest at -65 mV",
     )
-    add_model_options(parser, HodgkinHuxley())
+    add_model_options(parser, squid_parameter_infos())
     solver = parser.add_argument_group("solver")
     solver.add_argument("--rtol", type=float, default=None, help="relative tolerance")
     solver.add_argument("--atol", type=float, default=None, help="absolute tolerance")
