@@ -109,3 +109,50 @@ def _checks_without_callbacks() -> None:
         return
     if hasattr(eqx_errors, "EQX_ON_ERROR"):
         eqx_errors.EQX_ON_ERROR = os.environ["EQX_ON_ERROR"]
+
+
+def add_stimulus_options(parser: argparse.ArgumentParser) -> None:
+    """``--step AMP START STOP`` (repeatable), ``--constant AMP`` and ``--stimulus
+    FILE``: currents in uA/cm^2, times in ms; several add up."""
+    stim = parser.add_argument_group("stimulus (uA/cm^2; several add up)")
+    stim.add_argument(
+        "--step",
+        nargs=3,
+        type=float,
+        action="append",
+        metavar=("AMP", "START", "STOP"),
+        help="a step of AMP uA/cm^2 from START to STOP ms (repeatable)",
+    )
+    stim.add_argument(
+        "--constant", type=float, metavar="AMP", help="a constant current, uA/cm^2"
+    )
+    stim.add_argument(
+        "--stimulus",
+        type=Path,
+        metavar="FILE",
+        help="a step-function stimulus: .npz with stim_t (ms), stim_I (uA/cm^2), or "
+        ".csv with header 't (ms), I (uA/cm^2)'",
+    )
+
+
+def stimulus_from_args(args: argparse.Namespace, default=None):
+    """The sum of the stimuli given by :func:`add_stimulus_options`; `default` (a
+    stimulus) when none is given, else a ValueError."""
+    from ..io import load_stimulus
+    from ..stimulus import Constant, Step
+
+    parts = [Step(*s) for s in args.step or []]
+    if args.constant is not None:
+        parts.append(Constant(args.constant))
+    if args.stimulus is not None:
+        parts.append(load_stimulus(args.stimulus))
+    if not parts:
+        if default is not None:
+            return default
+        raise ValueError(
+            "no stimulus: give --step AMP START STOP, --constant AMP or --stimulus FILE"
+        )
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total

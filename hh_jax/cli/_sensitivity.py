@@ -8,8 +8,10 @@ from pathlib import Path
 from ._common import (
     add_model_options,
     add_precision_options,
+    add_stimulus_options,
     model_overrides,
     squid_parameter_infos,
+    stimulus_from_args,
 )
 
 
@@ -88,26 +90,7 @@ def add_parser(sub) -> None:
         help="also d(rheobase)/d(theta) and d(instability current)/d(theta) by "
         "implicit differentiation (model parameters only)",
     )
-    stim = parser.add_argument_group(
-        "stimulus (uA/cm^2; several add up; default: --step 10 5 45)"
-    )
-    stim.add_argument(
-        "--step",
-        nargs=3,
-        type=float,
-        action="append",
-        metavar=("AMP", "START", "STOP"),
-        help="a step of AMP uA/cm^2 from START to STOP ms (repeatable)",
-    )
-    stim.add_argument(
-        "--constant", type=float, metavar="AMP", help="a constant current, uA/cm^2"
-    )
-    stim.add_argument(
-        "--stimulus",
-        type=Path,
-        metavar="FILE",
-        help="a step-function stimulus file (.npz stim_t/stim_I or .csv)",
-    )
+    add_stimulus_options(parser)
     time = parser.add_argument_group("time and initial state")
     time.add_argument("--duration", type=float, default=50.0, help="simulated ms")
     time.add_argument("--dt", type=float, default=0.05, help="save interval, ms")
@@ -133,23 +116,6 @@ def add_parser(sub) -> None:
     )
     out.add_argument("--no-plot", action="store_true", help="skip the figures")
     add_precision_options(parser)
-
-
-def _stimulus(args):
-    from ..io import load_stimulus
-    from ..stimulus import Constant, Step
-
-    parts = [Step(*s) for s in args.step or []]
-    if args.constant is not None:
-        parts.append(Constant(args.constant))
-    if args.stimulus is not None:
-        parts.append(load_stimulus(args.stimulus))
-    if not parts:
-        parts = [Step(10.0, 5.0, min(45.0, args.duration))]
-    total = parts[0]
-    for p in parts[1:]:
-        total = total + p
-    return total
 
 
 def _initial_state(args):
@@ -199,7 +165,9 @@ def run(args) -> int:
     model = HodgkinHuxley().replace(**model_overrides(args))
     if not args.duration > 0 or not args.dt > 0:
         raise ValueError("--duration and --dt must be > 0 ms.")
-    stimulus = _stimulus(args)
+    stimulus = stimulus_from_args(
+        args, default=Step(10.0, 5.0, min(45.0, args.duration))
+    )
     ts = jnp.arange(0.0, args.duration + 0.5 * args.dt, args.dt)
     y0 = _initial_state(args)
     tol = dict(rtol=args.rtol, atol=args.atol)

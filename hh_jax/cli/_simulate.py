@@ -6,8 +6,10 @@ from pathlib import Path
 from ._common import (
     add_model_options,
     add_precision_options,
+    add_stimulus_options,
     model_overrides,
     squid_parameter_infos,
+    stimulus_from_args,
 )
 
 SEED_START = (-65.0, 0.05, 0.6, 0.32)  # V (mV), m, h, n of the seed experiment
@@ -28,25 +30,7 @@ def add_parser(sub) -> None:
         help="the seed experiment: 10 uA/cm^2 from t = 0, 50 ms, start "
         "(V, m, h, n) = (-65 mV, 0.05, 0.6, 0.32)",
     )
-    stim = parser.add_argument_group("stimulus (uA/cm^2; several add up)")
-    stim.add_argument(
-        "--step",
-        nargs=3,
-        type=float,
-        action="append",
-        metavar=("AMP", "START", "STOP"),
-        help="a step of AMP uA/cm^2 from START to STOP ms (repeatable)",
-    )
-    stim.add_argument(
-        "--constant", type=float, metavar="AMP", help="a constant current, uA/cm^2"
-    )
-    stim.add_argument(
-        "--stimulus",
-        type=Path,
-        metavar="FILE",
-        help="a step-function stimulus: .npz with stim_t (ms), stim_I (uA/cm^2), or "
-        ".csv with header 't (ms), I (uA/cm^2)'",
-    )
+    add_stimulus_options(parser)
     time = parser.add_argument_group("time")
     time.add_argument("--duration", type=float, default=100.0, help="simulated ms")
     time.add_argument("--dt", type=float, default=0.025, help="save interval, ms")
@@ -79,26 +63,6 @@ def add_parser(sub) -> None:
     add_precision_options(parser)
 
 
-def _stimulus(args):
-    from ..io import load_stimulus
-    from ..stimulus import Constant, Step
-
-    parts = [Step(*s) for s in args.step or []]
-    if args.constant is not None:
-        parts.append(Constant(args.constant))
-    if args.stimulus is not None:
-        parts.append(load_stimulus(args.stimulus))
-    if not parts:
-        raise ValueError(
-            "no stimulus: give --step AMP START STOP, --constant AMP, --stimulus "
-            "FILE, or --demo"
-        )
-    total = parts[0]
-    for p in parts[1:]:
-        total = total + p
-    return total
-
-
 def run(args) -> int:
     import jax.numpy as jnp
     import numpy as np
@@ -114,7 +78,7 @@ def run(args) -> int:
             raise ValueError("--demo fixes the stimulus; drop --step/--constant.")
         stimulus, duration, y0 = Constant(10.0), 50.0, jnp.asarray(SEED_START)
     else:
-        stimulus, duration = _stimulus(args), args.duration
+        stimulus, duration = stimulus_from_args(args), args.duration
         y0 = None if args.y0 is None else jnp.asarray(args.y0)
     if not duration > 0 or not args.dt > 0:
         raise ValueError("--duration and --dt must be > 0 ms.")

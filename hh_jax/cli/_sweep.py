@@ -6,7 +6,12 @@ import os
 import sys
 from pathlib import Path
 
-from ._common import add_precision_options, model_overrides
+from ._common import (
+    add_precision_options,
+    add_stimulus_options,
+    model_overrides,
+    stimulus_from_args,
+)
 
 MODELS = ("hh", "cortical-rs")
 FEATURES = ("rate", "latency", "spike_count", "status")
@@ -62,23 +67,7 @@ def add_parser(sub) -> None:
         metavar="FILE.json",
         help='fixed parameter values as JSON, {"g_L": 0.2, ...}, or a fit result',
     )
-    stim = parser.add_argument_group("stimulus (uA/cm^2; several add up)")
-    stim.add_argument(
-        "--step",
-        nargs=3,
-        type=float,
-        action="append",
-        metavar=("AMP", "START", "STOP"),
-        help="a step of AMP uA/cm^2 from START to STOP ms (repeatable)",
-    )
-    stim.add_argument("--constant", type=float, metavar="AMP", help="uA/cm^2")
-    stim.add_argument(
-        "--stimulus",
-        type=Path,
-        metavar="FILE",
-        help="a step-function stimulus: .npz with stim_t (ms), stim_I (uA/cm^2), or "
-        ".csv with header 't (ms), I (uA/cm^2)'",
-    )
+    add_stimulus_options(parser)
     sim = parser.add_argument_group("simulation and features")
     sim.add_argument("--duration", type=float, required=True, help="simulated ms")
     sim.add_argument("--dt", type=float, default=0.05, help="RK4 step, ms")
@@ -185,25 +174,6 @@ def _model(args):
     return model.replace(**values)
 
 
-def _stimulus(args):
-    from ..io import load_stimulus
-    from ..stimulus import Constant, Step
-
-    parts = [Step(*s) for s in args.step or []]
-    if args.constant is not None:
-        parts.append(Constant(args.constant))
-    if args.stimulus is not None:
-        parts.append(load_stimulus(args.stimulus))
-    if not parts:
-        raise ValueError(
-            "no stimulus: give --step AMP START STOP, --constant AMP or --stimulus FILE"
-        )
-    total = parts[0]
-    for p in parts[1:]:
-        total = total + p
-    return total
-
-
 def _space(args):
     import numpy as np
 
@@ -260,7 +230,7 @@ def run(args) -> int:
         space.validate(model)
     except KeyError as err:  # printed without KeyError's quotes
         raise ValueError(err.args[0]) from None
-    stimulus = _stimulus(args)
+    stimulus = stimulus_from_args(args)
     devices = jax.local_devices()
     me, count = jax.process_index(), jax.process_count()
     if me == 0:
