@@ -88,14 +88,15 @@ hplot.plot_elasticities(local, title="10 uA/cm$^2$ step: elasticities")
 # solved backwards with their own error control, `diffrax.BacksolveAdjoint`).
 
 # %%
-few = sens.local_sensitivity(
-    MODEL,
-    step,
-    ts,
-    outputs=("latency",),
-    wrt=("g_Na", "g_K", "g_L", "E_K", "C_m", "stimulus.amplitude"),
-)
-print(few.table())
+if not SMOKE:  # the smoke run (CI) skips this compile; tests cover reverse mode
+    few = sens.local_sensitivity(
+        MODEL,
+        step,
+        ts,
+        outputs=("latency",),
+        wrt=("g_Na", "g_K", "g_L", "E_K", "C_m", "stimulus.amplitude"),
+    )
+    print(few.table())
 
 # %% [markdown]
 # ## 2. Time-resolved sensitivity
@@ -160,18 +161,19 @@ hplot.plot_fisher(fisher, title="Multi-step protocol, sigma = 1 mV")
 # ellipsoid): subthreshold steps leave g_Na nearly unidentified.
 
 # %%
-comparison = sens.compare_protocols(
-    MODEL,
-    {
-        "subthreshold (+-2)": [hh.Step(a, 5.0, stop) for a in (-2.0, 2.0)],
-        "spiking (10)": [hh.Step(10.0, 5.0, stop)],
-        "multi-step": protocol,
-    },
-    protocol_ts,
-    wrt=WRT,
-    sigma=1.0,
-)
-print(comparison.table())
+if not SMOKE:  # three more Fisher computations; the smoke run (CI) skips them
+    comparison = sens.compare_protocols(
+        MODEL,
+        {
+            "subthreshold (+-2)": [hh.Step(a, 5.0, stop) for a in (-2.0, 2.0)],
+            "spiking (10)": [hh.Step(10.0, 5.0, stop)],
+            "multi-step": protocol,
+        },
+        protocol_ts,
+        wrt=WRT,
+        sigma=1.0,
+    )
+    print(comparison.table())
 
 # %% [markdown]
 # ## 5. Global sensitivity: Sobol indices and DGSM
