@@ -45,6 +45,8 @@ def test_demo_reproduces_the_seed_experiment(tmp_path):
         hh.HodgkinHuxley(), 10.0, data["t"], y0=[-65.0, 0.05, 0.6, 0.32]
     )
     np.testing.assert_allclose(data["V"], np.asarray(trace.V), atol=1e-9)
+    # The persistent compilation cache was written (a second run skips compiling).
+    assert any((tmp_path / "xla-cache").iterdir())
     png = (tmp_path / "demo" / "trace.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
 

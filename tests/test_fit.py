@@ -223,3 +223,69 @@ def test_stimulus_in_fit_data_uses_the_area():
     data = fit_data(Recording([sweep]))
     stim = data.stimulus(area_um2=jnp.asarray(1e4))  # 1e4 um^2 = 1e-4 cm^2
     assert float(stim.values[0, 1]) == pytest.approx(200.0 * 1e-6 / 1e-4)
+
+
+def test_feature_match_residuals_and_gradients(noisy):
+    """eFEL-named feature terms: zero for identical traces, the scaled difference
+    otherwise, a fixed cost when one side has no spike, finite gradients."""
+    import jax
+
+    from hh_jax.features import AP_amplitude
+    from hh_jax.fit import FeatureMatch
+    from hh_jax.fit._losses import SimulatedSweeps
+
+    data = fit_data(noisy)
+    term = FeatureMatch({"AP_amplitude": 5.0, "voltage_base": 1.0}, max_spikes=8)
+    same = SimulatedSweeps(t=data.t, V=data.V, ok=jnp.ones(3, bool))
+    np.testing.assert_allclose(np.asarray(term.residuals(same, data)), 0.0, atol=1e-12)
+    shifted = SimulatedSweeps(t=data.t, V=data.V + 2.0, ok=jnp.ones(3, bool))
+    r = np.asarray(term.residuals(shifted, data))
+    np.testing.assert_allclose(r[:, 1], 2.0, atol=1e-9)  # voltage_base moved 2 mV
+    # AP_amplitude (peak minus AP begin) is shift-invariant; sweep 0 has no spike.
+    amp = np.asarray(AP_amplitude(data.t, data.V, stim_start=5.0, stim_end=45.0))
+    assert np.isnan(amp[0]).all() and np.isfinite(amp[2]).any()
+    np.testing.assert_allclose(r[1:, 0], 0.0, atol=1e-9)
+    flat = SimulatedSweeps(
+        t=data.t, V=jnp.full_like(data.V, -65.0), ok=jnp.ones(3, bool)
+    )
+    assert float(term.residuals(flat, data)[2, 0]) == term.missing
+    grad = jax.grad(
+        lambda V: jnp.sum(
+            term.residuals(SimulatedSweeps(t=data.t, V=V, ok=jnp.ones(3, bool)), data)
+            ** 2
+        )
+    )(data.V + 1.0)
+    assert np.all(np.isfinite(np.asarray(grad)))
+    with pytest.raises(ValueError, match="unknown feature"):
+        FeatureMatch({"AP_colour": 1.0})
+
+
+def test_checkpoint_and_resume_continue_the_same_run(noisy, tmp_path):
+    model = hh.HodgkinHuxley()
+    data = fit_data(noisy.select([2]))
+    space = build_space(model, FREE)
+    objective = Objective(model, space, data, (TraceMSE(),))
+    u0 = np.stack([space.unconstrained(dict(g_Na=100.0, g_K=35.0, g_L=0.3))] * 2)
+    reserve = u0[:1]
+    ck = tmp_path / "ck.npz"
+    short = OptimiserSettings(method="lm", steps=2, patience=100, checkpoint_every=1)
+    optimise(objective, u0, reserve, short, progress=False, checkpoint=ck)
+    longer = OptimiserSettings(method="lm", steps=4, patience=100, checkpoint_every=1)
+    resumed, _, log = optimise(
+        objective, u0, reserve, longer, progress=False, checkpoint=ck, resume=True
+    )
+    assert log.steps_done == 4 and len(log.losses) == 4
+    straight, _, _ = optimise(objective, u0, reserve, longer, progress=False)
+    np.testing.assert_allclose(resumed, straight, rtol=1e-9)
+    other = build_space(model, ["g_Na", "g_K"])
+    with pytest.raises(ValueError, match="different fit"):
+        optimise(
+            Objective(model, other, data, (TraceMSE(),)),
+            u0[:, :2],
+            reserve[:, :2],
+            longer,
+            progress=False,
+            checkpoint=ck,
+            resume=True,
+            config={"x": 1},
+        )

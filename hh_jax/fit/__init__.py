@@ -20,6 +20,7 @@ from ._space import Logistic as Logistic
 from ._space import LogLogistic as LogLogistic
 from ._space import ParameterSpace as ParameterSpace
 from ._space import build_space as build_space
+from ._spike_losses import FeatureMatch as FeatureMatch
 from ._spike_losses import SpikeCount as SpikeCount
 from ._spike_losses import SpikeTiming as SpikeTiming
 from ._spike_losses import spike_losses as spike_losses

@@ -88,3 +88,70 @@ def spike_losses(
         up = (V[:, :-1] < SPIKE_THRESHOLD) & (V[:, 1:] >= SPIKE_THRESHOLD)
         max_spikes = 2 * int(jnp.max(jnp.sum(up, axis=1))) + 2
     return (SpikeTiming(max_spikes=max_spikes), SpikeCount())
+
+
+class FeatureMatch(AbstractLoss):
+    """Model minus data of eFEL-named features (:mod:`hh_jax.features`), per
+    sweep, each divided by its scale: e.g. ``{"AP_amplitude": 5.0, "AP_width":
+    0.2, "AHP_depth_abs": 2.0}`` (in each feature's unit: mV, ms, ...). Per-spike
+    features are averaged over the sweep's spikes in the stimulus window.
+
+    Differentiable where the feature is (amplitudes and widths interpolate
+    between samples; eFEL's peak *times* snap to samples and carry no gradient:
+    use :class:`SpikeTiming` for timing). A feature missing in the model but not
+    in the data (no spike) costs `missing` per feature; missing in both, nothing.
+    """
+
+    scales: tuple[tuple[str, float], ...] = eqx.field(static=True)
+    max_spikes: int = eqx.field(static=True, default=32)
+    weight: float = eqx.field(static=True, default=1.0)
+    missing: float = eqx.field(static=True, default=3.0)
+    name: ClassVar[str] = "features"
+
+    def __init__(self, scales, *, max_spikes=32, weight=1.0, missing=3.0):
+        from ..features import feature_units
+
+        scales = dict(scales)
+        unknown = sorted(set(scales) - set(feature_units()))
+        if unknown or not scales:
+            raise ValueError(
+                f"unknown feature(s) {unknown}; see hh_jax.features.efel_names()."
+            )
+        self.scales = tuple(sorted(scales.items()))
+        self.max_spikes = max_spikes
+        self.weight = weight
+        self.missing = missing
+
+    def _values(self, t, V, data):
+        from ..features import compute
+
+        names = [n for n, _ in self.scales]
+        V = jnp.where(data.mask, V, V[:, :1])
+        table = compute(
+            names,
+            t,
+            V,
+            data.stimulus_windows[:, 0],
+            data.stimulus_windows[:, 1],
+            max_spikes=self.max_spikes,
+        )
+        out = []
+        for n in names:
+            x = table[n]
+            if x.ndim == 2:  # per spike: mean over the finite entries
+                ok = jnp.isfinite(x)
+                x = jnp.sum(jnp.where(ok, x, 0.0), axis=1) / jnp.maximum(
+                    jnp.sum(ok, axis=1), 1
+                )
+                x = jnp.where(jnp.any(ok, axis=1), x, jnp.nan)
+            out.append(x)
+        return jnp.stack(out, axis=-1)
+
+    def residuals(self, sim, data):
+        model = self._values(sim.t, sim.V, data)
+        target = self._values(data.t, data.V, data)
+        scale = jnp.asarray([s for _, s in self.scales])[None, :]
+        both = jnp.isfinite(model) & jnp.isfinite(target)
+        diff = jnp.where(both, model, 0.0) - jnp.where(both, target, 0.0)
+        one_missing = jnp.isfinite(model) != jnp.isfinite(target)
+        return jnp.where(one_missing, self.missing, diff / scale)
