@@ -12,7 +12,7 @@ def add_precision_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--float32",
         action="store_true",
-        help="compute in float32 (faster; spike times within ~4e-4 ms of float64 "
+        help="compute in float32 (faster; spike times within ~3e-4 ms of NEURON "
         "at the default tolerances). Default: float64.",
     )
     group.add_argument(
