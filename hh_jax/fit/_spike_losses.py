@@ -18,6 +18,12 @@ def _recorded_end(data):
     return jnp.max(jnp.where(data.mask, data.t, -jnp.inf), axis=1)
 
 
+def _padding_below(V, data):
+    """`V` with padded samples set to the sweep's minimum, so padding adds no
+    threshold crossing."""
+    return jnp.where(data.mask, V, jnp.min(V, axis=1, keepdims=True))
+
+
 class SpikeTiming(AbstractLoss):
     """Matched spike times, model minus data (ms / `scale`), the k-th crossing of
     `threshold` (mV) against the k-th; a missing spike counts at the sweep's end
@@ -32,7 +38,7 @@ class SpikeTiming(AbstractLoss):
     name: ClassVar[str] = "spike_timing"
 
     def _times(self, t, V, data):
-        V = jnp.where(data.mask, V, jnp.min(V, axis=1, keepdims=True))
+        V = _padding_below(V, data)
         return soft_spike_times(
             t,
             V,
@@ -59,7 +65,7 @@ class SpikeCount(AbstractLoss):
     name: ClassVar[str] = "spike_count"
 
     def _count(self, t, V, data):
-        V = jnp.where(data.mask, V, jnp.min(V, axis=1, keepdims=True))
+        V = _padding_below(V, data)
         return soft_spike_count(
             t,
             V,
