@@ -263,10 +263,18 @@ class PointNeuron(eqx.Module):
             total = total + ch.current(state.V, state.gates)
         return total
 
+    def state_rates(self, state: State) -> dict[str, GateRates]:
+        """The linear kinetics of every state variable besides V, by name (the
+        entries of ``gate_names``): ``dx/dt = alpha - (alpha + beta) x``, where
+        ``alpha`` and ``beta`` (1/ms) may depend on V and on the other state
+        variables but not on ``x`` itself. Solvers that treat the gates
+        exponentially (exact for fixed V) and cable solvers read this."""
+        return self.gate_rates(state.V)
+
     def derivative(self, state: State, I_ext: Float[ArrayLike, "*shape"]) -> State:
         """Time derivative of `state` (mV/ms and 1/ms) under applied current
         ``I_ext`` (uA/cm^2, positive = depolarising)."""
-        rates = self.gate_rates(state.V)
+        rates = self.state_rates(state)
         dV = (I_ext - self.membrane_current(state)) / self.C_m
         dgates = {g: rates[g].derivative(state.gates[g]) for g in self.gate_names}
         return State(V=dV, gates=dgates)
