@@ -178,3 +178,46 @@ def _spike_times(t, V, dVdt, threshold, max_spikes):
         one = lambda tt, vv, dd: _spike_times_1d(tt, vv, dd, threshold, max_spikes)  # noqa: E731
         times = jax.vmap(one)(t, flat, slopes)
     return times.reshape(*batch, max_spikes)
+
+
+EFEL_THRESHOLD = -20.0  # mV: eFEL's default spike threshold
+_ONSET_SLOPE = 10.0  # mV/ms: an upstroke this steep starts a spike (eFEL's too)
+_MIN_HEIGHT = 20.0  # mV from onset to peak: smaller events are not spikes
+_MARGIN = 10.0  # mV: the default is kept while every spike peaks this far above it
+
+
+def detection_threshold(
+    traces: list[tuple[np.ndarray, np.ndarray]], default: float = EFEL_THRESHOLD
+) -> float:
+    """A spike threshold (mV) that sees every spike of the recorded `traces`
+    ``[(t ms, V mV), ...]``: eFEL's -20 mV unless some spikes are small.
+
+    Spikes are found without a threshold: an upstroke steeper than 10 mV/ms
+    followed within 3 ms by a peak at least 20 mV above its onset. If the
+    lowest peaks (10th percentile) clear `default` by 10 mV, `default` is
+    returned; else the level halfway between the median onset and those peaks,
+    rounded down to 1 mV (so spikes that peak at -5 mV are still counted)."""
+    onsets, peaks = [], []
+    for t, V in traces:
+        t, V = np.asarray(t, float), np.asarray(V, float)
+        if t.size < 4:
+            continue
+        dt = float(np.median(np.diff(t)))
+        dV = np.gradient(V, t)
+        up = np.flatnonzero((dV[:-1] < _ONSET_SLOPE) & (dV[1:] >= _ONSET_SLOPE)) + 1
+        span = max(int(round(3.0 / dt)), 1)
+        last_peak = -1
+        for k in up:
+            if k <= last_peak:
+                continue
+            j = k + int(np.argmax(V[k : k + span]))
+            if V[j] - V[k] >= _MIN_HEIGHT:
+                onsets.append(V[k])
+                peaks.append(V[j])
+                last_peak = j
+    if not peaks:
+        return float(default)
+    low_peak = float(np.percentile(peaks, 10))
+    if low_peak >= default + _MARGIN:
+        return float(default)
+    return float(np.floor(0.5 * (np.median(onsets) + low_peak)))

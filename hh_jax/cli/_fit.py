@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ._common import add_precision_options
 
-MODELS = ("hh", "cortical-rs")
+MODELS = ("auto", "hh", "cortical-rs")  # whole-cell data: "auto" and the candidates
 LOSSES = ("auto", "trace", "subthreshold", "spikes")
 DEMO_TRUTH = dict(g_Na=108.0, g_K=33.0, g_L=0.27)  # mS/cm^2, hidden from the fit
 DEMO_AMPLITUDES = (-3.0, 3.0, 7.0, 12.0)  # uA/cm^2
@@ -16,11 +16,15 @@ def add_parser(sub) -> None:
     parser = sub.add_parser(
         "fit",
         help="fit conductances (and other parameters) to recorded voltage traces",
-        description="Fit the free parameters of a model to current-clamp sweeps. "
-        "Files: .npz (t ms, V mV, stim_t ms, stim_I uA/cm^2; one or several "
-        "sweeps), .csv (header 't (ms), V (mV), I (pA)'), .abf, .nwb. Several files "
-        "are fitted jointly. Whole-cell currents (pA) need --area (um^2) or 'area' "
-        "among the free parameters.",
+        description="Fit a model to current-clamp sweeps. Files: .npz (t ms, V mV, "
+        "stim_t ms, stim_I uA/cm^2; one or several sweeps), .csv (header 't (ms), "
+        "V (mV), I (pA)'), .abf, .nwb. Several files are fitted jointly. "
+        "Whole-cell recordings (currents in pA or nA) are fitted in stages: passive "
+        "properties from the data, a global CMA-ES search of each candidate model "
+        "on eFEL features of the --train sweeps, and (--model auto) the model that "
+        "predicts left-out training sweeps best; --validate replays other sweeps "
+        "and judges them with eFEL (DIR/validation.npz, .json, .png). Density data "
+        "(uA/cm^2) are fitted by multi-start least squares (--method).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("files", nargs="*", type=Path, metavar="FILE")
@@ -35,16 +39,61 @@ def add_parser(sub) -> None:
     parser.add_argument(
         "--free",
         nargs="+",
-        default=["g_Na", "g_K", "g_L"],
+        default=None,
         metavar="NAME",
-        help="parameters to fit (e.g. g_Na g_K g_L C_m E_L V_T g_M area)",
+        help="parameters to fit (e.g. g_Na g_K g_L C_m E_L V_T g_M area; default "
+        "g_Na g_K g_L for density data, the candidate's own for whole-cell data)",
     )
     parser.add_argument(
         "--model",
-        choices=MODELS,
-        default="hh",
-        help="hh: squid axon (6.3 degC); cortical-rs: Pospischil et "
-        "al. 2008 regular-spiking cell (36 degC)",
+        default=None,
+        metavar="NAME",
+        help="whole-cell data: 'auto' (default: choose among the candidate presets "
+        "by cross-validation) or a candidate: "
+        + ", ".join(_candidate_names())
+        + "; density data: hh (squid axon, 6.3 degC; default) or cortical-rs",
+    )
+    parser.add_argument(
+        "--train",
+        type=str,
+        default=None,
+        metavar="K,...",
+        help="sweep indices to fit, as the file orders them, e.g. 0,2,4-8 "
+        "(default: all; same as --sweeps)",
+    )
+    parser.add_argument(
+        "--validate",
+        type=str,
+        default=None,
+        metavar="K,...",
+        help="sweep indices to replay with the fitted model and judge with eFEL "
+        "(whole-cell data): writes DIR/validation.npz, validation.json, "
+        "validation.png",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        metavar="MV",
+        help="spike detection threshold, mV (default: eFEL's -20, or lower for "
+        "whole-cell data whose spikes are small)",
+    )
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        default=None,
+        metavar="S",
+        help="whole-cell data: wall-time limit of the model searches, s (default "
+        "from hh_jax.fit.CellFitSettings)",
+    )
+    parser.add_argument(
+        "--popsize", type=int, default=None, help="whole-cell data: CMA-ES population"
+    )
+    parser.add_argument(
+        "--generations",
+        type=int,
+        default=None,
+        help="whole-cell data: CMA-ES generations per candidate model",
     )
     parser.add_argument(
         "--loss",
@@ -126,34 +175,160 @@ def _bounds(specs: list[str]) -> dict[str, tuple[float, float]]:
     return bounds
 
 
-def _model(name: str):
+def _candidate_names() -> list[str]:
+    from ..fit import CANDIDATES
+
+    return sorted(CANDIDATES)
+
+
+def _model(name: str | None):
     from ..model import CorticalRegularSpiking, HodgkinHuxley
 
-    return HodgkinHuxley() if name == "hh" else CorticalRegularSpiking()
+    if name in (None, "hh"):
+        return HodgkinHuxley()
+    if name == "cortical-rs":
+        return CorticalRegularSpiking()
+    raise ValueError(
+        f"--model for density data must be hh or cortical-rs; got {name!r}."
+    )
 
 
-def _losses(name: str, data):
+def _losses(name: str, data, threshold: float | None):
     from ..fit import SubthresholdStats, TraceMSE, default_losses, spike_losses
+    from ..spikes import EFEL_THRESHOLD
 
+    threshold = EFEL_THRESHOLD if threshold is None else threshold
     if name == "auto":
-        return default_losses(data)
+        return default_losses(data, threshold=threshold)
     if name == "trace":
         return (TraceMSE(),)
     if name == "subthreshold":
         return (SubthresholdStats(),)
-    return spike_losses(data)
+    return spike_losses(data, threshold=threshold)
+
+
+def _load(args):
+    from ..io import Recording, load
+
+    if not args.files:
+        raise ValueError("give data FILEs to fit, or --demo.")
+    sweeps = []
+    for path in args.files:
+        sweeps.extend(load(path).sweeps)
+    recording = Recording(sweeps, source=", ".join(map(str, args.files)))
+    if args.downsample > 1:
+        recording = recording.downsample(args.downsample)
+    return recording
+
+
+def _train_indices(args, count: int) -> list[int] | None:
+    if args.train and args.sweeps and _indices(args.train) != _indices(args.sweeps):
+        raise ValueError("--train and --sweeps disagree; give one of them.")
+    spec = args.train or args.sweeps
+    return None if spec is None else _indices(spec)
 
 
 def run(args) -> int:
-    import numpy as np
-
-    from ..fit import fit, fit_data, synthetic_recording
-    from ..io import Recording, load
-
-    truth = None
     if args.demo:
         if args.files:
             raise ValueError("--demo makes its own data; drop the FILE arguments.")
+        return _run_density(args, None)
+    recording = _load(args)
+    whole_cell = recording[0].current_unit != "uA/cm^2"
+    if whole_cell:
+        return _run_cell(args, recording)
+    if args.validate:
+        raise ValueError("--validate is for whole-cell recordings (currents in pA).")
+    return _run_density(args, recording)
+
+
+def _run_cell(args, recording) -> int:
+    import dataclasses
+
+    from ..fit import CellFitSettings, fit_cell
+
+    for option in ("resume",):
+        if getattr(args, option):
+            raise ValueError(f"--{option} is not available for whole-cell fits.")
+    train = _train_indices(args, len(recording))
+    validate = None if args.validate is None else _indices(args.validate)
+    settings = CellFitSettings(progress=not args.no_progress, seed=args.seed)
+    overrides = dict(
+        threshold=args.threshold,
+        time_budget_s=args.time_budget,
+        popsize=args.popsize,
+        generations=args.generations,
+    )
+    settings = dataclasses.replace(
+        settings, **{k: v for k, v in overrides.items() if v is not None}
+    )
+    model = args.model or "auto"
+    if model == "hh":
+        raise ValueError(
+            "--model hh is the squid axon at 6.3 degC and is not a whole-cell "
+            f"candidate; use auto or one of {', '.join(_candidate_names())}."
+        )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(
+        f"fitting {len(train) if train else len(recording)} of {len(recording)} "
+        f"sweeps of {recording.source} (model: {model})"
+    )
+    result = fit_cell(
+        recording,
+        model=model,
+        train=train,
+        free=args.free,
+        bounds=_bounds(args.bounds) or None,
+        area_um2=args.area,
+        settings=settings,
+    )
+    print()
+    print(result.table())
+    print(f"\nmodel selection: {result.selection}")
+    print(f"spike threshold: {result.threshold:g} mV")
+    print("\ntraining windows:")
+    print(result.feature_table())
+    for warning in result.warnings:
+        print(f"WARNING: {warning}")
+    result.save(out)
+    written = [out / "params.json"]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..plot import plot_validation
+
+    on_train = result.validate(recording, result.train_sweeps)
+    fig = plot_validation(on_train)
+    fig.savefig(out / "fit.png", dpi=100)
+    plt.close(fig)
+    written.append(out / "fit.png")
+    print(
+        f"\non the training sweeps: {on_train.passed} of {on_train.applicable} "
+        "eFEL checks passed"
+    )
+    if validate:
+        validation = result.validate(recording, validate)
+        validation.save(out)
+        print("\nvalidation (held-out sweeps, data/model):")
+        print(validation.table())
+        written += [out / f"validation.{x}" for x in ("npz", "json", "png")]
+    print(
+        f"\nfit took {result.timing['total_s']:.1f} s; wrote "
+        + ", ".join(map(str, written))
+    )
+    return 0
+
+
+def _run_density(args, recording) -> int:
+    import numpy as np
+
+    from ..fit import fit, fit_data, synthetic_recording
+
+    truth = None
+    if recording is None:
         from ..model import HodgkinHuxley
 
         recording = synthetic_recording(
@@ -169,27 +344,21 @@ def run(args) -> int:
         truth = dict(DEMO_TRUTH)
         print(f"demo: {len(recording)} synthetic sweeps, hidden parameters {truth}")
     else:
-        if not args.files:
-            raise ValueError("give data FILEs to fit, or --demo.")
-        sweeps = []
-        for path in args.files:
-            sweeps.extend(load(path).sweeps)
-        recording = Recording(sweeps, source=", ".join(map(str, args.files)))
-        if args.sweeps:
-            recording = recording.select(_indices(args.sweeps))
-        if args.downsample > 1:
-            recording = recording.downsample(args.downsample)
+        train = _train_indices(args, len(recording))
+        if train is not None:
+            recording = recording.select(train)
         recording = recording.zero_time()
     data = fit_data(recording)
     model = _model(args.model)
+    free = args.free or ["g_Na", "g_K", "g_L"]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result = fit(
         data,
         model,
-        args.free,
+        free,
         bounds=_bounds(args.bounds),
-        losses=_losses(args.loss, data),
+        losses=_losses(args.loss, data, args.threshold),
         starts=args.starts,
         method=args.method,
         steps=args.steps,

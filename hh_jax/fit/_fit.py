@@ -28,17 +28,20 @@ def _as_data(data) -> FitData:
     return fit_data(list(data))
 
 
-def default_losses(data: FitData) -> tuple[AbstractLoss, ...]:
-    """Trace MSE (1 mV scale) plus subthreshold statistics; for spiking data the
-    spike-timing terms of :func:`spike_losses` as well."""
-    from ._spike_losses import spike_losses
+def default_losses(
+    data: FitData, *, threshold: float | None = None
+) -> tuple[AbstractLoss, ...]:
+    """Trace MSE (1 mV scale) plus subthreshold statistics; for spiking data (a
+    crossing of `threshold`, mV, default eFEL's -20) the spike-timing terms of
+    :func:`spike_losses` as well."""
+    from ._spike_losses import SPIKE_THRESHOLD, spike_losses
 
+    threshold = SPIKE_THRESHOLD if threshold is None else float(threshold)
     V = np.asarray(data.V)
-    spiking = bool(
-        np.any((V[:, :-1] < 0.0) & (V[:, 1:] >= 0.0) & np.asarray(data.mask[:, 1:]))
-    )
+    up = (V[:, :-1] < threshold) & (V[:, 1:] >= threshold)
+    spiking = bool(np.any(up & np.asarray(data.mask[:, 1:])))
     losses: tuple[AbstractLoss, ...] = (TraceMSE(), SubthresholdStats(weight=1.0))
-    return losses + (spike_losses(data) if spiking else ())
+    return losses + (spike_losses(data, threshold=threshold) if spiking else ())
 
 
 def fit(

@@ -8,9 +8,10 @@ import equinox as eqx
 import jax.numpy as jnp
 
 from ..features import soft_spike_count, soft_spike_times
+from ..spikes import EFEL_THRESHOLD
 from ._losses import AbstractLoss
 
-SPIKE_THRESHOLD = 0.0  # mV
+SPIKE_THRESHOLD = EFEL_THRESHOLD  # mV: eFEL's -20 mV, which sees small spikes too
 
 
 def _recorded_end(data):
@@ -83,17 +84,21 @@ class SpikeCount(AbstractLoss):
 
 
 def spike_losses(
-    data=None, *, max_spikes: int | None = None
+    data=None, *, max_spikes: int | None = None, threshold: float = SPIKE_THRESHOLD
 ) -> tuple[AbstractLoss, ...]:
-    """Spike timing and soft count terms. `max_spikes` defaults to twice the
-    largest recorded count plus 2 (so extra model spikes are penalised too)."""
+    """Spike timing and soft count terms at `threshold` (mV). `max_spikes`
+    defaults to twice the largest recorded count plus 2 (so extra model spikes
+    are penalised too)."""
     if max_spikes is None:
         if data is None:
             raise ValueError("give `data` or `max_spikes`.")
         V = jnp.where(data.mask, data.V, -jnp.inf)
-        up = (V[:, :-1] < SPIKE_THRESHOLD) & (V[:, 1:] >= SPIKE_THRESHOLD)
+        up = (V[:, :-1] < threshold) & (V[:, 1:] >= threshold)
         max_spikes = 2 * int(jnp.max(jnp.sum(up, axis=1))) + 2
-    return (SpikeTiming(max_spikes=max_spikes), SpikeCount())
+    return (
+        SpikeTiming(max_spikes=max_spikes, threshold=threshold),
+        SpikeCount(threshold=threshold),
+    )
 
 
 class FeatureMatch(AbstractLoss):

@@ -11,6 +11,7 @@ membrane area. ABF and NWB files need the optional dependencies pyabf and pynwb
 
 from ._abf import load_abf as load_abf
 from ._csv import load_csv as load_csv
+from ._idealise import idealise_command as idealise_command
 from ._load import load as load
 from ._npz import load_npz as load_npz
 from ._npz import save_npz as save_npz

@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from . import _units
 from ._command import command_from_samples
@@ -20,13 +21,34 @@ def _import_pyabf():
     return pyabf
 
 
-def _read(path: Path, channel: int) -> Recording:
+def _measured_command_channel(abf, channel: int) -> int:
+    """The ADC channel that records the command current (units of a current)."""
+    for k in range(abf.channelCount):
+        if k == channel:
+            continue
+        abf.setSweep(abf.sweepList[0], channel=k)
+        try:
+            _units.current_to_pA(abf.sweepUnitsY)
+        except ValueError:
+            continue
+        return k
+    raise ValueError(
+        "command='measured' needs a recorded current channel, and this file records "
+        f"none besides channel {channel} (channels: {abf.adcNames}, units "
+        f"{abf.adcUnits}); use command='ideal' (the protocol's command)."
+    )
+
+
+def _read(path: Path, channel: int, command: str) -> Recording:
     pyabf = _import_pyabf()
     abf = pyabf.ABF(str(path))
     if not 0 <= channel < abf.channelCount:
         raise ValueError(
             f"`channel` must be in 0..{abf.channelCount - 1}; got {channel}."
         )
+    measured = (
+        _measured_command_channel(abf, channel) if command == "measured" else None
+    )
     sweeps = []
     for number in abf.sweepList:
         abf.setSweep(number, channel=channel)
@@ -49,7 +71,12 @@ def _read(path: Path, channel: int) -> Recording:
                 ) from err
             t = abf.sweepX * _units.time_to_ms(abf.sweepUnitsX)
             V = abf.sweepY.astype(float) * to_mV
-            times, values = command_from_samples(t, t, abf.sweepC.astype(float) * to_pA)
+            I = abf.sweepC.astype(float) * to_pA
+            if measured is not None:
+                abf.setSweep(number, channel=measured)
+                I = abf.sweepY.astype(float) * _units.current_to_pA(abf.sweepUnitsY)
+                abf.setSweep(number, channel=channel)
+            times, values = command_from_samples(t, t, I, ideal=command == "ideal")
         metadata = {
             "file": str(path),
             "sweep_number": number,
@@ -57,6 +84,7 @@ def _read(path: Path, channel: int) -> Recording:
             "adc_name": abf.adcNames[channel],
             "dac_name": abf.dacNames[channel] if channel < len(abf.dacNames) else "",
             "sampling_rate_Hz": float(abf.dataRate),
+            "command": command,
         }
         name = f"{abf.abfID} {label}"
         sweeps.append(Sweep(t, V, times, values, _units.PICOAMPERE, name, metadata))
@@ -70,7 +98,12 @@ def _read(path: Path, channel: int) -> Recording:
     return Recording(sweeps, source=str(path), metadata=metadata)
 
 
-def load_abf(path: str | os.PathLike, channel: int = 0) -> Recording:
+def load_abf(
+    path: str | os.PathLike,
+    channel: int = 0,
+    *,
+    command: Literal["ideal", "measured"] = "ideal",
+) -> Recording:
     """Read the current-clamp sweeps of an ABF file through ``pyabf.ABF``.
 
     For each sweep: time from ``sweepX`` (s, to ms), voltage from ``sweepY`` of
@@ -78,7 +111,14 @@ def load_abf(path: str | os.PathLike, channel: int = 0) -> Recording:
     command from pyABF's reconstruction ``sweepC`` (``sweepUnitsC`` a current,
     converted to pA), kept as a step function at its change points. Times are
     relative to each sweep's start (pyABF's default).
+
+    `command`: ``"ideal"`` (default) is the protocol's command (pyABF's
+    ``sweepC``, as steps); ``"measured"`` reads the command as recorded on
+    another channel whose unit is a current (an error if there is none), kept
+    sample by sample.
     """
     path = Path(path)
+    if command not in ("ideal", "measured"):
+        raise ValueError(f"`command` must be 'ideal' or 'measured'; got {command!r}.")
     with error_context(str(path)):
-        return _read(path, channel)
+        return _read(path, channel, command)

@@ -24,9 +24,15 @@ def change_points(t: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def command_from_samples(
-    t_voltage: np.ndarray, t_command: np.ndarray, command: np.ndarray
+    t_voltage: np.ndarray,
+    t_command: np.ndarray,
+    command: np.ndarray,
+    *,
+    ideal: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The change points of a sampled `command` recorded beside a voltage.
+    """The change points of a sampled `command` recorded beside a voltage; with
+    `ideal`, the step protocol recovered from it
+    (:func:`hh_jax.io.idealise_command`: noise removed, steps kept).
 
     Rule: each series covers ``[first sample, last sample + its interval)``; the
     two spans must agree to within half a voltage sample at both ends, otherwise
@@ -54,7 +60,12 @@ def command_from_samples(
             f"{start_v:g} to {end_v:g} ms; the command must cover the recording "
             "exactly (to within half a sample), so their durations must match."
         )
-    times, values = change_points(t_command, command)
+    if ideal:
+        from ._idealise import idealise_command
+
+        times, values = idealise_command(t_command, command)
+    else:
+        times, values = change_points(t_command, command)
     times = times.copy()
     times[0] = min(times[0], t_voltage[0])
     return times, values

@@ -4,6 +4,7 @@
 import os
 import re
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -79,7 +80,7 @@ def _pairs(responses, stimuli):
     return pairs
 
 
-def _sweep(path, response, stimulus, izero_type) -> Sweep:
+def _sweep(path, response, stimulus, izero_type, ideal: bool) -> Sweep:
     t = _times_ms(response)
     V = _values(response, _units.voltage_to_mV)
     if stimulus is None:
@@ -93,20 +94,21 @@ def _sweep(path, response, stimulus, izero_type) -> Sweep:
         with error_context(f"stimulus {stimulus.name!r}"):
             command = _values(stimulus, _units.current_to_pA)
             t_command = _times_ms(stimulus)
-        times, values = command_from_samples(t, t_command, command)
+        times, values = command_from_samples(t, t_command, command, ideal=ideal)
     metadata = {
         "file": str(path),
         "series": response.name,
         "stimulus_series": None if stimulus is None else stimulus.name,
         "sweep_number": _key(response)[0] if _key(response) else None,
         "starting_time_ms": float(t[0]),
+        "command": "ideal" if ideal else "measured",
     }
     if response.rate is not None:
         metadata["sampling_rate_Hz"] = float(response.rate)
     return Sweep(t, V, times, values, _units.PICOAMPERE, response.name, metadata)
 
 
-def _read(path: Path) -> Recording:
+def _read(path: Path, ideal: bool) -> Recording:
     pynwb = _import_pynwb()
     icephys = pynwb.icephys
     with pynwb.NWBHDF5IO(str(path), "r", load_namespaces=True) as io:
@@ -127,7 +129,7 @@ def _read(path: Path) -> Recording:
         for response, stimulus in _pairs(responses, stimuli):
             with error_context(f"series {response.name!r}"):
                 sweeps.append(
-                    _sweep(path, response, stimulus, icephys.IZeroClampSeries)
+                    _sweep(path, response, stimulus, icephys.IZeroClampSeries, ideal)
                 )
         metadata = {
             "format": "nwb",
@@ -138,7 +140,9 @@ def _read(path: Path) -> Recording:
     return Recording(sweeps, source=str(path), metadata=metadata)
 
 
-def load_nwb(path: str | os.PathLike) -> Recording:
+def load_nwb(
+    path: str | os.PathLike, *, command: Literal["ideal", "measured"] = "ideal"
+) -> Recording:
     """Read the current-clamp sweeps of an NWB file through pynwb.
 
     Every ``CurrentClampSeries`` in ``acquisition`` is a sweep (other series, such
@@ -152,7 +156,14 @@ def load_nwb(path: str | os.PathLike) -> Recording:
     and ``rate`` (or ``timestamps``): the file's clock, not reset per sweep (see
     :meth:`Recording.zero_time`). The stimulus must span the same interval as the
     voltage, to within half a sample. Sweeps come in sweep order.
+
+    `command`: ``"ideal"`` (default) recovers the step protocol from the stored
+    stimulus (:func:`hh_jax.io.idealise_command`), so a command stored as
+    measured, with its noise, becomes the few steps that were applied;
+    ``"measured"`` keeps every stored sample as a step (a zero-order hold).
     """
     path = Path(path)
+    if command not in ("ideal", "measured"):
+        raise ValueError(f"`command` must be 'ideal' or 'measured'; got {command!r}.")
     with error_context(str(path)):
-        return _read(path)
+        return _read(path, command == "ideal")

@@ -10,3 +10,4 @@ from ._sensitivity import plot_sobol_heatmap as plot_sobol_heatmap
 from ._sensitivity import plot_trace_sensitivity as plot_trace_sensitivity
 from ._sweep import plot_sweep as plot_sweep
 from ._trace import plot_trace as plot_trace
+from ._validation import plot_validation as plot_validation

@@ -1,0 +1,235 @@
+"""Scoring a population of candidate parameter sets on the training windows.
+
+The global phase of a fit evaluates hundreds of candidates per generation. Each
+candidate is simulated on every training window in one vectorised fixed-step
+integration (lanes = candidates x windows; windows with the same timing share a
+call), the windows' eFEL-named features are computed on the simulated traces,
+and each candidate gets the sum of its squared capped z-scores
+(:mod:`._targets`). The resting potential is pinned: the leak reversal of each
+candidate is set so that its rest under the holding current is the recorded
+one, which makes the pre-step baseline exact and leaves the search to the
+active properties.
+"""
+
+import dataclasses
+
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from ..fixed_step import simulate_fixed
+from ..model import PointNeuron, steady_state
+from ..stimulus import AbstractStimulus
+from ._space import AREA, ParameterSpace
+from ._targets import Z_CAP, WindowTargets, window_features, z_scores
+
+PA_TO_UA = 1e-6  # pA -> uA
+UM2_TO_CM2 = 1e-8
+
+
+class LaneSteps(AbstractStimulus):
+    """Piecewise-constant currents sharing change times, one level per lane:
+    ``values[k, n]`` (uA/cm^2) holds for lane n from ``times[k]`` (ms)."""
+
+    times: Float[Array, " K"]
+    values: Float[Array, "K N"]
+
+    def __call__(self, t):
+        k = jnp.clip(jnp.searchsorted(self.times, t, side="right") - 1, 0, None)
+        return self.values[k]
+
+    def jump_times(self):
+        return self.times
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingWindow:
+    """A stretch of one training sweep that the population is scored on.
+
+    - `sweep`: index of the sweep among the training sweeps; `kind`: ``"step"``
+      (around the main step) or ``"passive"`` (a hyperpolarising segment).
+    - `t_start`, `t_end`: the simulated span, ms on the sweep's clock; the
+      model starts there at rest.
+    - `stimulus_times`, `stimulus_values`: the command over the span (ms, and
+      the sweep's current unit: pA for whole-cell data).
+    - `feature_start`, `feature_end`: the step whose features are read (ms).
+    - `targets`: the data's features of the window.
+    """
+
+    sweep: int
+    kind: str
+    t_start: float
+    t_end: float
+    stimulus_times: np.ndarray
+    stimulus_values: np.ndarray
+    feature_start: float
+    feature_end: float
+    targets: WindowTargets
+
+    def timing_key(self, dt: float) -> tuple:
+        """Windows with equal keys can share one integration."""
+        rel = np.round((self.stimulus_times - self.t_start) / dt).astype(int)
+        n = int(round((self.t_end - self.t_start) / dt))
+        return (n, tuple(rel.tolist()), round(self.feature_start - self.t_start, 6))
+
+
+@dataclasses.dataclass(frozen=True)
+class PopulationScores:
+    """`scores` (B,): sum of squared z over windows and features (failed
+    candidates: the largest possible score); `z` (B, W, F); `features`
+    (B, W, F); `failed` (B,): the simulation became non-finite or the pinned
+    leak reversal left its physical range."""
+
+    scores: np.ndarray
+    z: np.ndarray
+    features: np.ndarray
+    failed: np.ndarray
+
+
+class PopulationEvaluator:
+    """Scores candidates given as unit-cube points (B, P) mapped through `space`.
+
+    - `model`: the template; `space`: the free parameters (``"area"`` among them
+      for whole-cell data whose area is not given).
+    - `windows`: the training windows.
+    - `area_um2`: the membrane area of whole-cell data when it is not free.
+    - `V_rest`: the recorded resting potential (mV) that each candidate's leak
+      reversal is pinned to; None leaves ``E_L`` as it is.
+    - `dt`: the fixed step (ms), also the output grid of the features.
+    - `threshold`: spike detection level (mV); `max_spikes`: per-spike slots.
+    """
+
+    def __init__(
+        self,
+        model: PointNeuron,
+        space: ParameterSpace,
+        windows: list[TrainingWindow],
+        *,
+        whole_cell: bool,
+        area_um2: float | None,
+        V_rest: float | None,
+        dt: float,
+        threshold: float,
+        max_spikes: int,
+    ):
+        self.model = model
+        self.space = space
+        self.windows = windows
+        self.whole_cell = whole_cell
+        self.area_um2 = area_um2
+        self.V_rest = V_rest
+        self.dt = float(dt)
+        self.threshold = float(threshold)
+        self.max_spikes = int(max_spikes)
+        self.names = tuple(t.name for t in windows[0].targets.terms)
+        groups: dict[tuple, list[int]] = {}
+        for i, w in enumerate(windows):
+            groups.setdefault(w.timing_key(self.dt), []).append(i)
+        self.groups = list(groups.values())
+        self.values = np.stack([w.targets.values for w in windows])
+        self.scales = np.stack([w.targets.scales for w in windows])
+        self.active = np.stack([w.targets.active for w in windows])
+        self.pin = V_rest is not None and "E_L" not in space.names
+        if self.pin and "E_L" not in model.parameter_infos():
+            self.pin = False
+
+    def physical(self, Q: np.ndarray) -> dict[str, np.ndarray]:
+        """Unit-cube points (B, P) to physical values by name."""
+        Q = np.clip(np.asarray(Q, float), 0.0, 1.0)
+        return {
+            n: np.asarray(tr.uniform(Q[:, i]), float)
+            for i, (n, tr) in enumerate(zip(self.space.names, self.space.transforms))
+        }
+
+    def _models(self, values: dict[str, np.ndarray], holding: np.ndarray):
+        """The lane models (N,) and their rest states, E_L pinned per lane."""
+        params = {n: v for n, v in values.items() if n != AREA}
+        model = self.model.replace(**{n: jnp.asarray(v) for n, v in params.items()})
+        if not self.pin:
+            return model, None, np.zeros(holding.shape, bool)
+        V = jnp.full(holding.shape, self.V_rest)
+        rest = steady_state(model, V)
+        g_L = model.get("g_L")
+        leak = g_L * (V - model.get("E_L"))
+        active = model.membrane_current(rest) - leak
+        E_L = V + (active - holding) / g_L
+        info = model.parameter_infos()["E_L"]
+        lo, hi = info.fit_bounds or (-120.0, 0.0)
+        bad = (
+            ~np.isfinite(np.asarray(E_L))
+            | (np.asarray(E_L) < lo - 20)
+            | (np.asarray(E_L) > hi + 20)
+        )
+        E_L = jnp.where(jnp.asarray(bad), info.default, E_L)
+        model = model.replace(E_L=E_L)
+        return model, steady_state(model, V), bad
+
+    def area(self, values: dict[str, np.ndarray], B: int) -> np.ndarray:
+        if not self.whole_cell:
+            return np.ones(B)
+        if AREA in values:
+            return values[AREA]
+        return np.full(B, float(self.area_um2))
+
+    def __call__(self, Q: np.ndarray) -> PopulationScores:
+        values = self.physical(Q)
+        B = np.asarray(Q).shape[0]
+        area_cm2 = self.area(values, B) * UM2_TO_CM2
+        W, F = len(self.windows), len(self.names)
+        features = np.full((B, W, F), np.nan)
+        failed = np.zeros(B, bool)
+        for group in self.groups:
+            S = len(group)
+            lane = {n: np.tile(v, S) for n, v in values.items()}  # (S*B,), sweep-major
+            to_density = (
+                PA_TO_UA / np.tile(area_cm2, S) if self.whole_cell else np.ones(S * B)
+            )
+            first = self.windows[group[0]]
+            levels = (
+                np.stack(
+                    [
+                        np.repeat(self.windows[i].stimulus_values[:, None], B, 1)
+                        for i in group
+                    ],
+                    axis=1,
+                ).reshape(len(first.stimulus_values), S * B)
+                * to_density[None, :]
+            )
+            holding = levels[0]
+            model, y0, bad = self._models(lane, holding)
+            # Time from the window's start: windows of sweeps on different clocks
+            # (NWB) share the integration when their protocols match.
+            ts = self.dt * np.arange(
+                int(round((first.t_end - first.t_start) / self.dt))
+            )
+            stim = LaneSteps(
+                jnp.asarray(first.stimulus_times - first.t_start), jnp.asarray(levels)
+            )
+            trace = simulate_fixed(model, stim, ts, dt=self.dt, y0=y0)
+            V = trace.V
+            ok = np.asarray(jnp.all(jnp.isfinite(V), axis=-1)) & ~bad
+            V = jnp.where(jnp.asarray(ok)[:, None], V, -70.0)
+            f, _ = window_features(
+                jnp.asarray(ts),
+                V,
+                jnp.asarray(first.feature_start - first.t_start),
+                jnp.asarray(first.feature_end - first.t_start),
+                jnp.asarray(self.threshold),
+                names=self.names,
+                max_spikes=self.max_spikes,
+            )
+            f = np.asarray(f).reshape(S, B, F)
+            for j, i in enumerate(group):
+                features[:, i] = f[j]
+            failed |= ~ok.reshape(S, B).all(axis=0)
+        z = np.asarray(
+            z_scores(
+                jnp.asarray(features),
+                jnp.asarray(self.values),
+                jnp.asarray(self.scales),
+                jnp.asarray(self.active),
+            )
+        )
+        scores = np.sum(z**2, axis=(1, 2))
+        scores = np.where(failed, W * F * Z_CAP**2, scores)
+        return PopulationScores(scores, z, features, failed)

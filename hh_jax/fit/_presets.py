@@ -1,0 +1,64 @@
+"""The candidate models of a whole-cell fit, and what is searched in each.
+
+A candidate is a named preset of the channel library with the parameters a fit
+frees by default and their search bounds. The passive parameters are not
+searched freely: the leak reversal is pinned to the recorded rest, and the leak
+conductance is searched near the measured input conductance (its bounds are set
+from the data, see :func:`leak_bounds`).
+"""
+
+import dataclasses
+from collections.abc import Callable
+
+from .. import model as _model
+from ..model import PointNeuron
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """A model a fit can choose: `name` (as on the command line), `build` (the
+    preset's constructor), `free` (searched parameters besides ``g_L``),
+    `bounds` (search bounds overriding the declared fit bounds, each in the
+    parameter's unit), `summary` (one line for the result)."""
+
+    name: str
+    build: Callable[[], PointNeuron]
+    free: tuple[str, ...]
+    bounds: dict[str, tuple[float, float]]
+    summary: str
+
+
+CANDIDATES: dict[str, Candidate] = {
+    "cortical-rs": Candidate(
+        name="cortical-rs",
+        build=_model.CorticalRegularSpiking,
+        free=("g_Na", "g_K", "g_M", "V_T", "tau_max", "E_Na", "E_K", "temperature"),
+        bounds={
+            "temperature": (10.0, 40.0),
+            "E_K": (-110.0, -65.0),
+            "E_Na": (30.0, 90.0),
+            "g_M": (0.001, 1.0),
+        },
+        summary="Pospischil et al. 2008 regular spiking: Traub-Miles Na, K, M, leak",
+    ),
+}
+
+AUTO_CANDIDATES = ("cortical-rs",)
+
+
+def candidate(name: str) -> Candidate:
+    """The candidate called `name` (ValueError listing the choices if unknown)."""
+    if name not in CANDIDATES:
+        raise ValueError(
+            f"unknown model {name!r}; choose 'auto' or one of {sorted(CANDIDATES)}."
+        )
+    return CANDIDATES[name]
+
+
+def leak_bounds(input_conductance: float | None) -> tuple[float, float] | None:
+    """Search bounds of ``g_L`` (mS/cm^2) from the measured input conductance per
+    area (mS/cm^2): the leak carries between a fifth and all of it (active
+    currents open at rest carry the rest), with 20 % slack for the estimate."""
+    if input_conductance is None or not input_conductance > 0:
+        return None
+    return (0.2 * input_conductance, 1.2 * input_conductance)
