@@ -21,6 +21,7 @@ from ._passive import PassiveEstimate as PassiveEstimate
 from ._passive import estimate_passive as estimate_passive
 from ._presets import CANDIDATES as CANDIDATES
 from ._protocol import StepProtocol as StepProtocol
+from ._protocol import main_step_window as main_step_window
 from ._protocol import step_protocol as step_protocol
 from ._regression import regression_estimate as regression_estimate
 from ._result import FitResult as FitResult

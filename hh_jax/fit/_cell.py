@@ -34,6 +34,7 @@ from ._global import GlobalResult, global_search
 from ._passive import PassiveEstimate, estimate_passive
 from ._population import PopulationEvaluator, TrainingWindow
 from ._presets import AUTO_CANDIDATES, Candidate, candidate, leak_bounds
+from ._protocol import main_step_window
 from ._space import AREA, AREA_BOUNDS, build_space
 from ._windows import training_windows
 
@@ -105,7 +106,8 @@ class CellFitResult:
       values, ``E_L`` pinned to the recorded rest).
     - `area_um2`: membrane area of whole-cell data (None for densities) and
       `area_source` (``"given"``, ``"passive estimate"`` or ``"fitted"``).
-    - `passive`: the passive estimate; `threshold`: spike threshold (mV).
+    - `passive`: the passive estimate; `threshold`: spike threshold (mV);
+      `step_window`: the recording's main step, ms from each sweep's start.
     - `windows`: the training windows; `window_features`: data vs model per
       window and feature.
     - `candidates`: every candidate model's search; `selection`: why the model
@@ -123,6 +125,7 @@ class CellFitResult:
     area_source: str | None
     passive: PassiveEstimate
     threshold: float
+    step_window: tuple[float, float] | None
     train_sweeps: list[int]
     windows: list[TrainingWindow]
     window_features: list[dict]
@@ -164,6 +167,7 @@ class CellFitResult:
             area_um2=self.area_um2,
             threshold=self.threshold,
             V_guess=self.passive.V_rest,
+            window=self.step_window,
         )
 
     def to_json(self) -> dict:
@@ -402,7 +406,8 @@ def fit_cell(
                 "(not eFEL's -20 mV)"
             )
     settings = dataclasses.replace(settings, threshold=float(threshold))
-    passive = estimate_passive(sweeps)
+    window = main_step_window(all_sweeps)
+    passive = estimate_passive(sweeps, window)
     area_source = None
     free_area = False
     if whole_cell:
@@ -423,7 +428,10 @@ def fit_cell(
     elif area_um2 is not None:
         raise ValueError("`area_um2` is only for whole-cell data (currents in pA).")
     windows = training_windows(
-        sweeps, threshold=settings.threshold, max_spikes=settings.max_spikes
+        sweeps,
+        threshold=settings.threshold,
+        max_spikes=settings.max_spikes,
+        window=window,
     )
     t_data = time.perf_counter() - start
 
@@ -505,6 +513,7 @@ def fit_cell(
         area_source=area_source,
         passive=passive,
         threshold=float(settings.threshold),
+        step_window=window,
         train_sweeps=train,
         windows=windows,
         window_features=feats,

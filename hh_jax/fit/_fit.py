@@ -1,6 +1,7 @@
 """``fit``: multi-start fitting of model parameters to recorded sweeps."""
 
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from ._losses import AbstractLoss, SubthresholdStats, TraceMSE
 from ._objective import Objective
 from ._optimize import OptimiserSettings, optimise
 from ._regression import regression_estimate
+from ._replay import max_steps_for
 from ._result import TABLE_FEATURES, FitResult
 from ._space import AREA, ParameterSpace, build_space
 
@@ -66,6 +68,7 @@ def fit(
     atol: float = 1e-6,
     patience: int = 10,
     tol: float = 1e-6,
+    max_steps: int | None = None,
 ) -> FitResult:
     """Fit the `free` parameters of `model` to recorded sweeps.
 
@@ -94,7 +97,14 @@ def fit(
       current) or ``"data"`` (the first recorded voltage, gates at steady state).
     - `checkpoint`, `resume`: write the optimiser state to this ``.npz`` every few
       steps; with `resume`, continue from it.
-    - `rtol`, `atol`: solver tolerances during the fit.
+    - `rtol`, `atol`: solver tolerances during the fit; `max_steps`: the
+      solver's step budget per sweep (default: grows with the longest sweep,
+      :func:`hh_jax.fit.max_steps_for`).
+
+    Failures are loud: a start whose every sweep fails to simulate is restarted
+    from a fresh point; sweeps that fail with the fitted parameters, and
+    parameters that end at a bound, are warnings and notes of the result; if no
+    start ever simulated, this raises ``RuntimeError``.
 
     **Returns:** a :class:`FitResult`.
     """
@@ -113,6 +123,13 @@ def fit(
     losses = tuple(default_losses(data) if losses is None else losses)
     if not losses:
         raise ValueError("no loss terms given.")
+    if max_steps is None:
+        durations = np.max(
+            np.where(np.asarray(data.mask), np.asarray(data.t), -np.inf), 1
+        )
+        max_steps = max_steps_for(float(np.max(durations - np.asarray(data.t)[:, 0])))
+    if not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"`max_steps` must be a positive int; got {max_steps!r}.")
     objective = Objective(
         template=model,
         space=space,
@@ -122,6 +139,7 @@ def fit(
         initial=initial,
         rtol=rtol,
         atol=atol,
+        max_steps=max_steps,
     )
     u0, notes = _start_points(model, data, space, init, starts, seed, area)
     reserve = space.quasi_random(4 * starts + 8, seed + 1)
@@ -213,6 +231,31 @@ def _result(
     from ..features import compute
 
     sim = _final_sweeps(objective, jnp.asarray(u[best]))
+    ok = np.asarray(sim.ok)
+    if log.ok_history and not any(np.asarray(o).any() for o in log.ok_history):
+        raise RuntimeError(
+            "no start produced a finite loss: every sweep simulation failed at every "
+            f"step (solver step budget max_steps={objective.max_steps}, or parameters "
+            "far outside the data's range; check the units of the data: whole-cell "
+            "currents in pA need the membrane area)."
+        )
+    if not ok.all():
+        failed = [data.names[i] for i in np.flatnonzero(~ok)]
+        notes.append(
+            f"with the fitted parameters, {len(failed)} sweep(s) failed to simulate "
+            f"and scored a fixed penalty: {', '.join(failed)}"
+        )
+        warnings.warn(notes[-1], stacklevel=3)
+    for name, tr, ui in zip(space.names, space.transforms, np.asarray(u[best])):
+        q = float(1.0 / (1.0 + np.exp(-ui)))
+        if q < 0.01 or q > 0.99:
+            side = "lower" if q < 0.01 else "upper"
+            notes.append(
+                f"`{name}` ended at its {side} bound "
+                f"({tr.lower if side == 'lower' else tr.upper:g} {space.unit(name)}); "
+                "widen the bounds or reconsider the model"
+            )
+            warnings.warn(notes[-1], stacklevel=3)
     t, V_data, mask = (np.asarray(x) for x in (data.t, data.V, data.mask))
     V_model = np.asarray(sim.V)
     windows = np.asarray(data.stimulus_windows)

@@ -48,7 +48,7 @@ class Objective(eqx.Module):
     initial: str = eqx.field(static=True, default="rest")
     rtol: float = eqx.field(static=True, default=1e-6)
     atol: float = eqx.field(static=True, default=1e-6)
-    max_steps: int = eqx.field(static=True, default=20_000)
+    max_steps: int = eqx.field(static=True, default=20_000)  # fit() scales it
     adjoint: str = eqx.field(static=True, default="forward")
 
     def model_and_area(self, u: Float[Array, " P"]):
@@ -56,11 +56,13 @@ class Objective(eqx.Module):
         area = values.pop(AREA, self.area_um2)
         return self.template.replace(**values), area
 
-    def _initial_states(self, model):
+    def _initial_states(self, model, stimulus):
         if self.initial == "rest":
             from ..model import resting_state
 
-            I0 = self.data.stimulus_values[:, 0]
+            # The holding current as a density: whole-cell pA already divided by
+            # the membrane area in `stimulus`.
+            I0 = stimulus.values[:, 0]
             return jax.vmap(
                 lambda I: resting_state(model, holding_current=I, throw=False)
             )(I0)
@@ -76,7 +78,7 @@ class Objective(eqx.Module):
         """Every sweep simulated with parameters `u` at the data's sample times."""
         model, area = self.model_and_area(u)
         stimulus = self.data.stimulus(area)
-        y0 = self._initial_states(model)
+        y0 = self._initial_states(model, stimulus)
 
         def one(stim, ts, y):
             return simulate(

@@ -146,6 +146,7 @@ class OptimisationLog:
     stopped_early: bool
     wall_time: float
     first_step_time: float
+    ok_history: list = dataclasses.field(default_factory=list)  # per step: (K, S)
 
 
 def _save_checkpoint(path: Path, u, state, log: OptimisationLog, next_reserve, config):
@@ -225,8 +226,13 @@ def optimise(
         loss = np.asarray(loss)
         if log.steps_done == 0:
             log.first_step_time = time.perf_counter() - t0
-        bad = ~np.isfinite(loss) | ~np.all(np.isfinite(np.asarray(new_u)), axis=1)
-        for k in np.flatnonzero(~np.all(np.asarray(ok), axis=1)):
+        ok = np.asarray(ok)
+        log.ok_history.append(ok)
+        nonfinite = ~np.isfinite(loss) | ~np.all(np.isfinite(np.asarray(new_u)), axis=1)
+        # A start whose every sweep failed learns nothing from its penalty: restart.
+        dead = ~ok.any(axis=1)
+        bad = nonfinite | dead
+        for k in np.flatnonzero(~np.all(ok, axis=1)):
             log.failed_sweeps.append(
                 (log.steps_done, int(k), np.flatnonzero(~np.asarray(ok)[k]).tolist())
             )
@@ -237,9 +243,12 @@ def optimise(
             for k in np.flatnonzero(bad):
                 fresh[k] = reserve[next_reserve % len(reserve)]
                 next_reserve += 1
-                log.resets.append(
-                    (log.steps_done, int(k), "non-finite loss or parameters")
+                reason = (
+                    "non-finite loss or parameters"
+                    if nonfinite[k]
+                    else "every sweep simulation failed"
                 )
+                log.resets.append((log.steps_done, int(k), reason))
             fresh = jnp.asarray(fresh)
             new_state = _merge(jnp.asarray(bad), init(fresh), new_state)
             new_u = fresh

@@ -67,10 +67,11 @@ def _mean(sweep: Sweep, start: float, end: float) -> float:
     return float(np.mean(sweep.V[keep])) if keep.any() else float("nan")
 
 
-def pre_step_baseline(sweep: Sweep) -> float:
-    """Mean V (mV) over the last 100 ms before the main step; NaN if it spiked
-    or the step starts at the first sample."""
-    start = step_protocol(sweep).main_step.start
+def pre_step_baseline(sweep: Sweep, window=None) -> float:
+    """Mean V (mV) over the last 100 ms before the main step (`window`: see
+    :func:`step_protocol`); NaN if it spiked or the step starts at the first
+    sample."""
+    start = step_protocol(sweep, window).main_step.start
     keep = (sweep.t >= max(sweep.t[0], start - _BASELINE_SPAN)) & (sweep.t < start)
     if not keep.any() or np.max(sweep.V[keep]) > _SPIKE_LEVEL:
         return float("nan")
@@ -117,15 +118,16 @@ def _segment_response(sweep: Sweep, seg: Segment):
     return R, tau, max(float(sag), 0.0)
 
 
-def estimate_passive(sweeps: list[Sweep]) -> PassiveEstimate:
-    """Passive properties from `sweeps` (see :class:`PassiveEstimate`).
+def estimate_passive(sweeps: list[Sweep], window=None) -> PassiveEstimate:
+    """Passive properties from `sweeps` (see :class:`PassiveEstimate`); `window`:
+    the recording's main step, see :func:`hh_jax.fit.main_step_window`.
 
     Hyperpolarising segments are those below the holding current entered from
     it (a negative main step, or a test pulse within a sweep); resistances are
     in MOhm for whole-cell currents (mV / pA * 1e3)."""
     if not sweeps:
         raise ValueError("no sweeps to estimate passive properties from.")
-    baselines = tuple(pre_step_baseline(s) for s in sweeps)
+    baselines = tuple(pre_step_baseline(s, window) for s in sweeps)
     finite = [b for b in baselines if np.isfinite(b)]
     if not finite:
         first = [s.V[: max(int(10.0 / s.sampling_interval), 1)] for s in sweeps]

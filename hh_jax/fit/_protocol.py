@@ -52,15 +52,39 @@ class StepProtocol:
     t_end: float
 
 
-def step_protocol(sweep: Sweep) -> StepProtocol:
-    """Read the protocol of `sweep` from its command."""
+def _constant_over(times, values, start, end) -> float | None:
+    """The command's value if it is constant over [start, end), else None."""
+    k0 = int(np.searchsorted(times, start + 1e-9, side="right")) - 1
+    k1 = int(np.searchsorted(times, end - 1e-9, side="right")) - 1
+    if k0 < 0 or k1 != k0:
+        return None
+    return float(values[k0])
+
+
+def step_protocol(
+    sweep: Sweep, window: tuple[float, float] | None = None
+) -> StepProtocol:
+    """Read the protocol of `sweep` from its command.
+
+    `window`: the main step's (start, end) in ms from the sweep's first sample,
+    as found for the whole recording by :func:`main_step_window`; where the
+    command is constant over it, that stretch is the main step (so a sweep
+    whose test step is 0 pA, or equals a test pulse, keeps the family's
+    window). Without it, or where it does not fit, the longest stretch away
+    from the holding current is the main step."""
     times = np.asarray(sweep.stimulus_times, float)
     values = np.asarray(sweep.stimulus_values, float)
     t_end = float(sweep.t[-1] + sweep.sampling_interval)
     ends = np.append(times[1:], t_end)
     holding = float(values[0])
     away = [k for k in range(len(times)) if values[k] != holding]
-    if away:
+    level = None
+    if window is not None:
+        start, end = float(sweep.t[0]) + window[0], float(sweep.t[0]) + window[1]
+        level = _constant_over(times, values, start, end)
+    if level is not None:
+        main = Segment(start, end, level - holding)
+    elif away:
         longest = max(ends[k] - times[k] for k in away)
         k = min(k for k in away if ends[k] - times[k] >= (1 - _EQUAL_LENGTH) * longest)
         main = Segment(float(times[k]), float(ends[k]), float(values[k] - holding))
@@ -72,3 +96,20 @@ def step_protocol(sweep: Sweep) -> StepProtocol:
         if values[k] < holding and values[k - 1] == holding
     )
     return StepProtocol(holding, main, hyper, float(sweep.t[0]), t_end)
+
+
+def main_step_window(sweeps: list[Sweep]) -> tuple[float, float] | None:
+    """The (start, end) of the main step, ms from each sweep's first sample,
+    shared by most `sweeps` (a family of steps of different amplitudes): the
+    most common of the sweeps' own main steps. None without a step."""
+    windows = []
+    for sweep in sweeps:
+        main = step_protocol(sweep).main_step
+        if main.amplitude != 0:
+            t0 = float(sweep.t[0])
+            windows.append((round(main.start - t0, 3), round(main.end - t0, 3)))
+    if not windows:
+        return None
+    keys, counts = np.unique(np.asarray(windows), axis=0, return_counts=True)
+    best = keys[int(np.argmax(counts))]
+    return float(best[0]), float(best[1])

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import Recording, Sweep
-from ._protocol import step_protocol
+from ._protocol import main_step_window, step_protocol
 from ._replay import replay
 
 CRITERIA = {
@@ -245,16 +245,21 @@ def validate_model(
     area_um2: float | None,
     threshold: float,
     V_guess: float = -65.0,
+    window: tuple[float, float] | None = None,
 ) -> Validation:
     """Replay `sweeps` (indices into `recording`) with `model` and check them
-    (module docstring). `area_um2`: the membrane area for whole-cell data."""
+    (module docstring). `area_um2`: the membrane area for whole-cell data;
+    `window`: the recording's main step (default: found from all its sweeps,
+    :func:`hh_jax.fit.main_step_window`)."""
+    if window is None:
+        window = main_step_window(list(recording.sweeps))
     chosen: list[Sweep] = [recording[i] for i in sweeps]
     if not chosen:
         raise ValueError("no sweeps to validate.")
     V_model = replay(model, chosen, area_um2=area_um2, V_guess=V_guess)
     out = []
     for index, sweep, Vm in zip(sweeps, chosen, V_model):
-        proto = step_protocol(sweep)
+        proto = step_protocol(sweep, window)
         t0 = float(sweep.t[0])
         start, end = proto.main_step.start - t0, proto.main_step.end - t0
         rel = sweep.t - t0

@@ -69,18 +69,21 @@ def training_windows(
     threshold: float,
     max_spikes: int,
     terms: tuple[FeatureTerm, ...] = DEFAULT_TERMS,
+    window: tuple[float, float] | None = None,
 ) -> list[TrainingWindow]:
-    """The windows of `sweeps`: every main step, then up to two passive ones."""
+    """The windows of `sweeps`: every main step (`window`: the recording's, see
+    :func:`hh_jax.fit.main_step_window`), then up to two passive ones."""
     windows = []
     for i, sweep in enumerate(sweeps):
-        main = step_protocol(sweep).main_step
+        main = step_protocol(sweep, window).main_step
         windows.append(_window(i, "step", sweep, main, terms, threshold, max_spikes))
     # A hyperpolarising pulse whose amplitude a main step already has adds nothing.
-    amplitudes_seen = {round(step_protocol(s).main_step.amplitude, 3) for s in sweeps}
+    amplitudes_seen = {
+        round(step_protocol(s, window).main_step.amplitude, 3) for s in sweeps
+    }
     passive = []
     for i, sweep in enumerate(sweeps):
-        main = step_protocol(sweep).main_step
-        for seg in step_protocol(sweep).hyperpolarising:
+        for seg in step_protocol(sweep, window).hyperpolarising:
             key = round(seg.amplitude, 3)
             if key in amplitudes_seen or len(passive) >= MAX_PASSIVE_WINDOWS:
                 continue

@@ -16,6 +16,7 @@ from ._load import load as load
 from ._npz import load_npz as load_npz
 from ._npz import save_npz as save_npz
 from ._nwb import load_nwb as load_nwb
+from ._nwb_write import save_nwb as save_nwb
 from ._recording import Recording as Recording
 from ._stimulus_file import load_stimulus as load_stimulus
 from ._sweep import Sweep as Sweep

@@ -2,7 +2,6 @@
 
 import os
 from pathlib import Path
-from typing import Literal
 
 from . import _units
 from ._command import command_from_samples
@@ -102,7 +101,7 @@ def load_abf(
     path: str | os.PathLike,
     channel: int = 0,
     *,
-    command: Literal["ideal", "measured"] = "ideal",
+    command: str = "ideal",
 ) -> Recording:
     """Read the current-clamp sweeps of an ABF file through ``pyabf.ABF``.
 

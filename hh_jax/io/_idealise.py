@@ -98,8 +98,7 @@ def idealise_command(
         edges.append(max(k - lag, 0) + int(np.argmax(d)) + 1)
         k = j
     bounds = [0] + sorted(set(e for e in edges if 0 < e < n)) + [n]
-    levels = []
-    starts = []
+    levels, starts, sizes = [], [], []
     for a, b in zip(bounds[:-1], bounds[1:]):
         # Leave out a few samples next to each step (the amplifier's rise).
         margin = min(lag, max((b - a) // 4, 0))
@@ -108,4 +107,22 @@ def idealise_command(
             continue  # not a step after all: merge into the previous plateau
         levels.append(level)
         starts.append(a)
-    return t[np.asarray(starts)], np.asarray(levels)
+        sizes.append(b - a)
+    return t[np.asarray(starts)], _shared_levels(np.asarray(levels), sizes, threshold)
+
+
+def _shared_levels(levels: np.ndarray, sizes, threshold: float) -> np.ndarray:
+    """Plateaus whose levels agree to within `threshold` are one level of the
+    protocol (e.g. every return to the holding current): give them their
+    duration-weighted mean, so they compare equal."""
+    out = levels.copy()
+    order = np.argsort(levels)
+    group = [order[0]]
+    for i in order[1:]:
+        if levels[i] - levels[group[0]] <= threshold:
+            group.append(i)
+            continue
+        out[group] = np.average(levels[group], weights=np.asarray(sizes)[group])
+        group = [i]
+    out[group] = np.average(levels[group], weights=np.asarray(sizes)[group])
+    return out

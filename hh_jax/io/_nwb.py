@@ -4,7 +4,6 @@
 import os
 import re
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
@@ -140,9 +139,7 @@ def _read(path: Path, ideal: bool) -> Recording:
     return Recording(sweeps, source=str(path), metadata=metadata)
 
 
-def load_nwb(
-    path: str | os.PathLike, *, command: Literal["ideal", "measured"] = "ideal"
-) -> Recording:
+def load_nwb(path: str | os.PathLike, *, command: str = "ideal") -> Recording:
     """Read the current-clamp sweeps of an NWB file through pynwb.
 
     Every ``CurrentClampSeries`` in ``acquisition`` is a sweep (other series, such
