@@ -35,7 +35,7 @@ from ._passive import PassiveEstimate, estimate_passive
 from ._population import PopulationEvaluator, TrainingWindow
 from ._presets import AUTO_CANDIDATES, Candidate, candidate, leak_bounds
 from ._protocol import main_step_window
-from ._space import AREA, AREA_BOUNDS, build_space
+from ._space import AREA, AREA_BOUNDS, LogLogistic, build_space
 from ._windows import training_windows
 
 _AT_BOUND = 0.01  # a parameter within 1 % of its search range of a bound is "at" it
@@ -46,8 +46,9 @@ class CellFitSettings:
     """How :func:`fit_cell` searches.
 
     - `popsize`, `generations`: CMA-ES population and generations per candidate
-      model; `time_budget_s`: wall-time limit of all searches together (split
-      among the candidates).
+      model; `initial_samples`: quasi-random points scored first (the search
+      starts from the best); `time_budget_s`: wall-time limit of all searches
+      together (split among the candidates).
     - `dt`: fixed step of the search's simulations, ms.
     - `threshold`: spike threshold, mV (None: eFEL's -20 mV, or lower where the
       recorded spikes are small; see :func:`hh_jax.spikes.detection_threshold`).
@@ -58,6 +59,7 @@ class CellFitSettings:
 
     popsize: int = 48
     generations: int = 40
+    initial_samples: int = 256
     time_budget_s: float = 200.0
     dt: float = 0.05
     threshold: float | None = None
@@ -323,6 +325,8 @@ def _search_candidate(
         popsize=settings.popsize,
         generations=settings.generations,
         seed=settings.seed,
+        initial_samples=settings.initial_samples,
+        x0=_default_point(space, model),
         time_budget_s=time_budget_s,
         progress=settings.progress,
         label=f"search {cand.name}",
@@ -526,6 +530,21 @@ def fit_cell(
             "total_s": time.perf_counter() - start,
         },
     )
+
+
+def _default_point(space, model: PointNeuron) -> np.ndarray:
+    """The preset's own values as a unit-cube point (clipped into the box)."""
+    q = []
+    for name, tr in zip(space.names, space.transforms):
+        if name == AREA:
+            q.append(0.5)
+            continue
+        x = float(np.asarray(model.get(name)))
+        lo, hi = tr.lower, tr.upper
+        if isinstance(tr, LogLogistic):
+            x, lo, hi = np.log(max(x, 1e-300)), np.log(lo), np.log(hi)
+        q.append(float(np.clip((x - lo) / (hi - lo), 0.02, 0.98)))
+    return np.asarray(q)
 
 
 def _fitted_model(fit: CandidateFit, sweeps: list[Sweep]):

@@ -57,18 +57,34 @@ def global_search(
     generations: int,
     seed: int,
     x0: np.ndarray | None = None,
-    sigma0: float = 0.25,
+    sigma0: float = 0.2,
+    initial_samples: int = 0,
     time_budget_s: float | None = None,
     progress: bool = True,
     label: str = "global search",
 ) -> GlobalResult:
     """Minimise the population score with CMA-ES from `x0` (unit cube; default
     the centre) for at most `generations` generations of `popsize`
-    candidates, or until `time_budget_s` has passed."""
+    candidates, or until `time_budget_s` has passed. With `initial_samples`,
+    that many scrambled Sobol points (and `x0`) are scored first and CMA-ES
+    starts from the best of them: a cheap look at the whole box before the
+    local adaptation."""
     import cma
+    from scipy.stats import qmc
 
     P = len(evaluator.space)
     x0 = np.full(P, 0.5) if x0 is None else np.clip(np.asarray(x0, float), 0.02, 0.98)
+    Qs, scores_w, fails, history = [], [], [], []
+    start = time.perf_counter()
+    if initial_samples:
+        sobol = qmc.Sobol(P, scramble=True, seed=int(seed)).random(initial_samples)
+        X = np.vstack([x0[None], 0.02 + 0.96 * sobol])
+        result = evaluator(X)
+        Qs.append(X)
+        scores_w.append(np.sum(result.z**2, axis=2))
+        fails.append(result.failed)
+        history.append(float(np.min(result.scores)))
+        x0 = X[int(np.argmin(result.scores))]
     es = cma.CMAEvolutionStrategy(
         x0,
         sigma0,
@@ -79,13 +95,11 @@ def global_search(
             "verbose": -9,
         },
     )
-    Qs, scores_w, fails, history = [], [], [], []
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=generations, desc=label, unit="gen")
-    start = time.perf_counter()
     stopped = "generations"
     for gen in range(generations):
         X = np.asarray(es.ask())

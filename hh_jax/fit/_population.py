@@ -13,6 +13,8 @@ active properties.
 
 import dataclasses
 
+import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
@@ -97,6 +99,9 @@ class PopulationEvaluator:
       reversal is pinned to; None leaves ``E_L`` as it is.
     - `dt`: the fixed step (ms), also the output grid of the features.
     - `threshold`: spike detection level (mV); `max_spikes`: per-spike slots.
+    - `dtype`: precision of the search's simulations (float32 by default: the
+      features it scores are resolved far more finely than their tolerances,
+      and it is 2-3x faster than float64 on CPU).
     """
 
     def __init__(
@@ -111,8 +116,12 @@ class PopulationEvaluator:
         dt: float,
         threshold: float,
         max_spikes: int,
+        dtype=jnp.float32,
     ):
-        self.model = model
+        self.dtype = dtype
+        self.model = jax.tree.map(
+            lambda x: x.astype(dtype) if eqx.is_inexact_array(x) else x, model
+        )
         self.space = space
         self.windows = windows
         self.whole_cell = whole_cell
@@ -144,10 +153,13 @@ class PopulationEvaluator:
     def _models(self, values: dict[str, np.ndarray], holding: np.ndarray):
         """The lane models (N,) and their rest states, E_L pinned per lane."""
         params = {n: v for n, v in values.items() if n != AREA}
-        model = self.model.replace(**{n: jnp.asarray(v) for n, v in params.items()})
+        model = self.model.replace(
+            **{n: jnp.asarray(v, self.dtype) for n, v in params.items()}
+        )
         if not self.pin:
             return model, None, np.zeros(holding.shape, bool)
-        V = jnp.full(holding.shape, self.V_rest)
+        V = jnp.full(holding.shape, self.V_rest, self.dtype)
+        holding = jnp.asarray(holding, self.dtype)
         rest = steady_state(model, V)
         g_L = model.get("g_L")
         leak = g_L * (V - model.get("E_L"))
@@ -210,11 +222,11 @@ class PopulationEvaluator:
             ok = np.asarray(jnp.all(jnp.isfinite(V), axis=-1)) & ~bad
             V = jnp.where(jnp.asarray(ok)[:, None], V, -70.0)
             f, _ = window_features(
-                jnp.asarray(ts),
+                ts,
                 V,
-                jnp.asarray(first.feature_start - first.t_start),
-                jnp.asarray(first.feature_end - first.t_start),
-                jnp.asarray(self.threshold),
+                jnp.asarray(first.feature_start - first.t_start, self.dtype),
+                jnp.asarray(first.feature_end - first.t_start, self.dtype),
+                jnp.asarray(self.threshold, self.dtype),
                 names=self.names,
                 max_spikes=self.max_spikes,
             )

@@ -15,8 +15,10 @@ from ._population import TrainingWindow
 from ._protocol import Segment, step_protocol
 from ._targets import DEFAULT_TERMS, FeatureTerm, window_features, window_targets
 
-PRE_STEP = 200.0  # ms of baseline simulated before a step
-POST_STEP = 50.0  # ms simulated after it
+# The model starts at rest, so little baseline is needed before a step (enough
+# for eFEL's voltage_base window, the last 10 % before the step).
+PRE_STEP = 20.0  # ms of baseline simulated before a step
+POST_STEP = 20.0  # ms simulated after it
 MAX_PASSIVE_WINDOWS = 2
 
 
