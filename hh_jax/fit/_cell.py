@@ -30,7 +30,7 @@ import numpy as np
 from ..io import Recording, Sweep
 from ..model import PointNeuron
 from ..spikes import detection_threshold
-from ._global import GlobalResult, global_search
+from ._global import GlobalResult, GlobalSearch
 from ._passive import PassiveEstimate, estimate_passive
 from ._population import PopulationEvaluator, TrainingWindow
 from ._presets import AUTO_CANDIDATES, Candidate, candidate, leak_bounds
@@ -48,7 +48,10 @@ class CellFitSettings:
     - `popsize`, `generations`: CMA-ES population and generations per candidate
       model; `initial_samples`: quasi-random points scored first (the search
       starts from the best); `time_budget_s`: wall-time limit of all searches
-      together (split among the candidates).
+      together. With several candidate models each is first screened
+      (`initial_samples` and `screen_generations`, together at most
+      `screening_fraction` of the budget) and the best by cross-validation
+      gets the rest.
     - `dt`: fixed step of the search's simulations, ms.
     - `threshold`: spike threshold, mV (None: eFEL's -20 mV, or lower where the
       recorded spikes are small; see :func:`hh_jax.spikes.detection_threshold`).
@@ -60,6 +63,8 @@ class CellFitSettings:
     popsize: int = 48
     generations: int = 40
     initial_samples: int = 256
+    screen_generations: int = 6
+    screening_fraction: float = 0.5
     time_budget_s: float = 200.0
     dt: float = 0.05
     threshold: float | None = None
@@ -278,7 +283,7 @@ def _cross_validated(search: GlobalResult, windows: list[TrainingWindow]) -> flo
     return total
 
 
-def _search_candidate(
+def _candidate_search(
     cand: Candidate,
     windows,
     passive: PassiveEstimate,
@@ -287,11 +292,11 @@ def _search_candidate(
     area_um2: float | None,
     free_area: bool,
     settings: CellFitSettings,
-    time_budget_s: float,
     template: PointNeuron | None = None,
     free: Sequence[str] | None = None,
     bounds: dict | None = None,
-) -> CandidateFit:
+) -> GlobalSearch:
+    """The (not yet run) search of one candidate model."""
     model = cand.build() if template is None else template
     names = list(cand.free if free is None else free)
     search_bounds = dict(cand.bounds)
@@ -320,36 +325,41 @@ def _search_candidate(
         threshold=settings.threshold,
         max_spikes=settings.max_spikes,
     )
-    search = global_search(
+    return GlobalSearch(
         evaluator,
         popsize=settings.popsize,
-        generations=settings.generations,
         seed=settings.seed,
         initial_samples=settings.initial_samples,
         x0=_default_point(space, model),
-        time_budget_s=time_budget_s,
-        progress=settings.progress,
-        label=f"search {cand.name}",
     )
-    if search.failed >= search.evaluations:
+
+
+def _candidate_fit(cand: Candidate, search: GlobalSearch, windows) -> CandidateFit:
+    result = search.result()
+    if result.failed >= result.evaluations:
         raise RuntimeError(
-            f"model {cand.name!r}: none of the {search.evaluations} candidate "
+            f"model {cand.name!r}: none of the {result.evaluations} candidate "
             "parameter sets simulated to a finite trace; check the data's units "
             "and the bounds."
         )
+    evaluator = search.evaluator
     values = {
-        n: float(v[0]) for n, v in evaluator.physical(search.best_Q[None]).items()
+        n: float(v[0]) for n, v in evaluator.physical(result.best_Q[None]).items()
     }
     return CandidateFit(
         name=cand.name,
         summary=cand.summary,
         parameters=values,
-        train_score=search.best_score,
-        cv_score=_cross_validated(search, windows),
-        search=search,
+        train_score=result.best_score,
+        cv_score=_cross_validated(result, windows),
+        search=result,
         evaluator=evaluator,
-        bound_hits=_bound_hits(space, search.best_Q, values),
+        bound_hits=_bound_hits(evaluator.space, result.best_Q, values),
     )
+
+
+def _ranking_score(fit: CandidateFit) -> float:
+    return fit.cv_score if np.isfinite(fit.cv_score) else fit.train_score
 
 
 def fit_cell(
@@ -449,43 +459,56 @@ def fit_cell(
         cands = [candidate(n) for n in AUTO_CANDIDATES]
     else:
         cands = [candidate(model)]
-    budget = settings.time_budget_s / len(cands)
-    fits = []
-    for cand in cands:
-        fits.append(
-            _search_candidate(
-                cand,
-                windows,
-                passive,
-                whole_cell=whole_cell,
-                area_um2=area_um2,
-                free_area=free_area,
-                settings=settings,
-                time_budget_s=budget,
-                template=model if isinstance(model, PointNeuron) else None,
-                free=free,
-                bounds=bounds,
+    searches = [
+        _candidate_search(
+            cand,
+            windows,
+            passive,
+            whole_cell=whole_cell,
+            area_um2=area_um2,
+            free_area=free_area,
+            settings=settings,
+            template=model if isinstance(model, PointNeuron) else None,
+            free=free,
+            bounds=bounds,
+        )
+        for cand in cands
+    ]
+    budget_end = time.perf_counter() + settings.time_budget_s
+    if len(cands) > 1:
+        # Screening: a short search of every candidate, then the rest of the
+        # budget to the one that predicts left-out sweeps best.
+        screen_share = settings.screening_fraction * settings.time_budget_s / len(cands)
+        for cand, search in zip(cands, searches):
+            search.run(
+                settings.screen_generations,
+                time_budget_s=screen_share,
+                progress=settings.progress,
+                label=f"screen {cand.name}",
             )
-        )
-    t_search = time.perf_counter() - start - t_data
-
-    if len(fits) > 1:
-        scores = [
-            f.cv_score if np.isfinite(f.cv_score) else f.train_score for f in fits
-        ]
-        best = int(np.argmin(scores))
-        ranking = ", ".join(
-            f"{f.name} {s:.4g}"
-            for f, s in sorted(zip(fits, scores), key=lambda x: x[1])
-        )
+        fits = [_candidate_fit(c, s, windows) for c, s in zip(cands, searches)]
+        screening = sorted(zip(fits, map(_ranking_score, fits)), key=lambda x: x[1])
+        best = fits.index(screening[0][0])
+        ranking = ", ".join(f"{f.name} {score:.4g}" for f, score in screening)
         kind = "cross-validated" if np.isfinite(fits[best].cv_score) else "training"
         selection = (
-            f"{fits[best].name}: best {kind} score (leave-one-sweep-out sum of squared "
-            f"z-scores; lower is better): {ranking}"
+            f"{fits[best].name}: best {kind} score after screening every candidate "
+            f"(leave-one-sweep-out sum of squared z-scores; lower is better): "
+            f"{ranking}"
         )
     else:
         best = 0
-        selection = f"{fits[0].name}: the only candidate"
+        selection = f"{cands[0].name}: the only candidate"
+    remaining = max(budget_end - time.perf_counter(), 1.0)
+    done = searches[best].result().generations if searches[best].es is not None else 0
+    searches[best].run(
+        max(settings.generations - done, 1),
+        time_budget_s=remaining,
+        progress=settings.progress,
+        label=f"search {cands[best].name}",
+    )
+    fits = [_candidate_fit(c, s, windows) for c, s in zip(cands, searches)]
+    t_search = time.perf_counter() - start - t_data
     chosen = fits[best]
     fitted, area_final, pin_note = _fitted_model(chosen, sweeps)
     if pin_note:

@@ -12,6 +12,7 @@ active properties.
 """
 
 import dataclasses
+import math
 
 import equinox as eqx
 import jax
@@ -22,7 +23,7 @@ from jaxtyping import Array, Float
 from ..fixed_step import simulate_fixed
 from ..model import PointNeuron, steady_state
 from ..stimulus import AbstractStimulus
-from ._space import AREA, ParameterSpace
+from ._space import AREA, LogLogistic, ParameterSpace
 from ._targets import Z_CAP, WindowTargets, window_features, z_scores
 
 PA_TO_UA = 1e-6  # pA -> uA
@@ -31,17 +32,21 @@ UM2_TO_CM2 = 1e-8
 
 class LaneSteps(AbstractStimulus):
     """Piecewise-constant currents sharing change times, one level per lane:
-    ``values[k, n]`` (uA/cm^2) holds for lane n from ``times[k]`` (ms)."""
+    ``values[k, n]`` (uA/cm^2) holds for lane n from ``times[k]`` (ms).
 
-    times: Float[Array, " K"]
+    The change times are static (Python floats): the fixed-step integrator
+    builds its grid from them, also while being differentiated."""
+
+    times: tuple[float, ...] = eqx.field(static=True)
     values: Float[Array, "K N"]
 
     def __call__(self, t):
-        k = jnp.clip(jnp.searchsorted(self.times, t, side="right") - 1, 0, None)
+        times = jnp.asarray(self.times, self.values.dtype)
+        k = jnp.clip(jnp.searchsorted(times, t, side="right") - 1, 0, None)
         return self.values[k]
 
     def jump_times(self):
-        return self.times
+        return jnp.asarray(self.times, self.values.dtype)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,24 +147,31 @@ class PopulationEvaluator:
         if self.pin and "E_L" not in model.parameter_infos():
             self.pin = False
 
-    def physical(self, Q: np.ndarray) -> dict[str, np.ndarray]:
-        """Unit-cube points (B, P) to physical values by name."""
-        Q = np.clip(np.asarray(Q, float), 0.0, 1.0)
-        return {
-            n: np.asarray(tr.uniform(Q[:, i]), float)
-            for i, (n, tr) in enumerate(zip(self.space.names, self.space.transforms))
-        }
+    def physical(self, Q) -> dict:
+        """Unit-cube points (B, P) to physical values by name (NumPy in, NumPy
+        out; JAX arrays stay JAX, so the map can be differentiated)."""
+        xp = np if isinstance(Q, np.ndarray) else jnp
+        Q = xp.clip(Q, 0.0, 1.0)
+        out = {}
+        for i, (n, tr) in enumerate(zip(self.space.names, self.space.transforms)):
+            if isinstance(tr, LogLogistic):
+                lo, hi = math.log(tr.lower), math.log(tr.upper)
+                out[n] = xp.exp(lo + (hi - lo) * Q[:, i])
+            else:
+                out[n] = tr.lower + (tr.upper - tr.lower) * Q[:, i]
+        return out
 
-    def _models(self, values: dict[str, np.ndarray], holding: np.ndarray):
-        """The lane models (N,) and their rest states, E_L pinned per lane."""
+    def _models(self, values: dict, holding):
+        """The lane models (N,) and their rest states, E_L pinned per lane;
+        `bad` (N,) where the pinned E_L is not finite or far outside its range."""
         params = {n: v for n, v in values.items() if n != AREA}
         model = self.model.replace(
             **{n: jnp.asarray(v, self.dtype) for n, v in params.items()}
         )
-        if not self.pin:
-            return model, None, np.zeros(holding.shape, bool)
-        V = jnp.full(holding.shape, self.V_rest, self.dtype)
         holding = jnp.asarray(holding, self.dtype)
+        if not self.pin:
+            return model, None, jnp.zeros(holding.shape, bool)
+        V = jnp.full(holding.shape, self.V_rest, self.dtype)
         rest = steady_state(model, V)
         g_L = model.get("g_L")
         leak = g_L * (V - model.get("E_L"))
@@ -167,73 +179,71 @@ class PopulationEvaluator:
         E_L = V + (active - holding) / g_L
         info = model.parameter_infos()["E_L"]
         lo, hi = info.fit_bounds or (-120.0, 0.0)
-        bad = (
-            ~np.isfinite(np.asarray(E_L))
-            | (np.asarray(E_L) < lo - 20)
-            | (np.asarray(E_L) > hi + 20)
-        )
-        E_L = jnp.where(jnp.asarray(bad), info.default, E_L)
+        bad = ~jnp.isfinite(E_L) | (E_L < lo - 20) | (E_L > hi + 20)
+        E_L = jnp.where(bad, info.default, E_L)
         model = model.replace(E_L=E_L)
         return model, steady_state(model, V), bad
 
-    def area(self, values: dict[str, np.ndarray], B: int) -> np.ndarray:
+    def area(self, values: dict, B: int):
         if not self.whole_cell:
             return np.ones(B)
         if AREA in values:
             return values[AREA]
         return np.full(B, float(self.area_um2))
 
+    def group_features(self, group: list[int], values: dict, area_um2):
+        """Features (S, B, F) of the windows in `group` (timing-compatible) for
+        the B candidates `values` (by name, (B,) arrays), and `ok` (S, B).
+        Pure JAX given the windows: differentiable in `values`."""
+        S = len(group)
+        B = next(iter(values.values())).shape[0]
+        lane = {n: jnp.tile(v, S) for n, v in values.items()}  # (S*B,), sweep-major
+        first = self.windows[group[0]]
+        levels = np.stack([self.windows[i].stimulus_values for i in group])  # (S, K)
+        levels = jnp.repeat(jnp.asarray(levels.T, self.dtype), B, axis=1)  # (K, S*B)
+        if self.whole_cell:
+            area = jnp.tile(jnp.asarray(area_um2, self.dtype), S)
+            levels = levels * (PA_TO_UA / (area * UM2_TO_CM2))
+        model, y0, bad = self._models(lane, levels[0])
+        # Time from the window's start: windows of sweeps on different clocks
+        # (NWB) share the integration when their protocols match.
+        steps = int(round((first.t_end - first.t_start) / self.dt))
+        # Grid times and command changes computed alike (k dt, rounded once to the
+        # working precision), so every change falls on a grid point; the step
+        # given to the integrator allows for that rounding (one step per sample).
+        ts = (self.dt * np.arange(steps)).astype(np.dtype(self.dtype))
+        change = np.round((first.stimulus_times - first.t_start) / self.dt)
+        times = (self.dt * change).astype(np.dtype(self.dtype))
+        stim = LaneSteps(tuple(float(x) for x in times), levels)
+        V = simulate_fixed(model, stim, ts, dt=self.dt * (1 + 1e-5), y0=y0).V
+        ok = jnp.all(jnp.isfinite(V), axis=-1) & ~bad
+        V = jnp.where(ok[:, None], V, jnp.asarray(-70.0, V.dtype))
+        f, _ = window_features(
+            jnp.asarray(ts, self.dtype),
+            V,
+            jnp.asarray(first.feature_start - first.t_start, self.dtype),
+            jnp.asarray(first.feature_end - first.t_start, self.dtype),
+            jnp.asarray(self.threshold, self.dtype),
+            names=self.names,
+            max_spikes=self.max_spikes,
+        )
+        return f.reshape(S, B, -1), ok.reshape(S, B)
+
     def __call__(self, Q: np.ndarray) -> PopulationScores:
-        values = self.physical(Q)
+        values = self.physical(np.asarray(Q, float))
         B = np.asarray(Q).shape[0]
-        area_cm2 = self.area(values, B) * UM2_TO_CM2
+        area = self.area(values, B)
         W, F = len(self.windows), len(self.names)
         features = np.full((B, W, F), np.nan)
         failed = np.zeros(B, bool)
         for group in self.groups:
-            S = len(group)
-            lane = {n: np.tile(v, S) for n, v in values.items()}  # (S*B,), sweep-major
-            to_density = (
-                PA_TO_UA / np.tile(area_cm2, S) if self.whole_cell else np.ones(S * B)
+            f, ok = self.group_features(
+                group, {n: jnp.asarray(v, self.dtype) for n, v in values.items()}, area
             )
-            first = self.windows[group[0]]
-            levels = (
-                np.stack(
-                    [
-                        np.repeat(self.windows[i].stimulus_values[:, None], B, 1)
-                        for i in group
-                    ],
-                    axis=1,
-                ).reshape(len(first.stimulus_values), S * B)
-                * to_density[None, :]
-            )
-            holding = levels[0]
-            model, y0, bad = self._models(lane, holding)
-            # Time from the window's start: windows of sweeps on different clocks
-            # (NWB) share the integration when their protocols match.
-            ts = self.dt * np.arange(
-                int(round((first.t_end - first.t_start) / self.dt))
-            )
-            stim = LaneSteps(
-                jnp.asarray(first.stimulus_times - first.t_start), jnp.asarray(levels)
-            )
-            trace = simulate_fixed(model, stim, ts, dt=self.dt, y0=y0)
-            V = trace.V
-            ok = np.asarray(jnp.all(jnp.isfinite(V), axis=-1)) & ~bad
-            V = jnp.where(jnp.asarray(ok)[:, None], V, -70.0)
-            f, _ = window_features(
-                ts,
-                V,
-                jnp.asarray(first.feature_start - first.t_start, self.dtype),
-                jnp.asarray(first.feature_end - first.t_start, self.dtype),
-                jnp.asarray(self.threshold, self.dtype),
-                names=self.names,
-                max_spikes=self.max_spikes,
-            )
-            f = np.asarray(f).reshape(S, B, F)
+            f = np.asarray(f)
             for j, i in enumerate(group):
                 features[:, i] = f[j]
-            failed |= ~ok.reshape(S, B).all(axis=0)
+            failed |= ~np.asarray(ok).all(axis=0)
         z = np.asarray(
             z_scores(
                 jnp.asarray(features),
