@@ -19,6 +19,11 @@ from ._targets import DEFAULT_TERMS, FeatureTerm, window_features, window_target
 # for eFEL's voltage_base window, the last 10 % before the step).
 PRE_STEP = 20.0  # ms of baseline simulated before a step
 POST_STEP = 20.0  # ms simulated after it
+# A command change less than this long before a step (e.g. a prepulse) leaves
+# after-effects in it (slow K and h currents, calcium): the window then starts
+# with the sweep. Earlier changes (a test pulse at the start of a long sweep)
+# have decayed.
+MEMORY = 600.0  # ms
 MAX_PASSIVE_WINDOWS = 2
 
 
@@ -32,8 +37,8 @@ def _window(
     max_spikes: int,
 ) -> TrainingWindow:
     # A window starts at rest PRE_STEP before its step, unless the command changed
-    # earlier in the sweep (a prepulse): its after-effects are part of the data,
-    # so the window then starts with the sweep.
+    # within MEMORY before it (a prepulse): its after-effects are part of the
+    # data, so the window then starts with the sweep.
     times = np.asarray(sweep.stimulus_times)
     earlier = (times > sweep.t[0]) & (times < seg.start - 1e-9)
     t0 = (
