@@ -83,7 +83,8 @@ class TrainingWindow:
 @dataclasses.dataclass(frozen=True)
 class PopulationScores:
     """`scores` (B,): sum of squared z over windows and features (failed
-    candidates: the largest possible score); `z` (B, W, F); `features`
+    candidates: the largest possible score); `z` (B, W, F): the z-scores
+    times the square root of each feature's weight; `features`
     (B, W, F); `failed` (B,): the simulation became non-finite or the pinned
     leak reversal left its physical range."""
 
@@ -143,6 +144,7 @@ class PopulationEvaluator:
         self.values = np.stack([w.targets.values for w in windows])
         self.scales = np.stack([w.targets.scales for w in windows])
         self.active = np.stack([w.targets.active for w in windows])
+        self.weights = np.stack([w.targets.weights for w in windows])
         self.pin = V_rest is not None and "E_L" not in space.names
         if self.pin and "E_L" not in model.parameter_infos():
             self.pin = False
@@ -252,6 +254,7 @@ class PopulationEvaluator:
                 jnp.asarray(self.active),
             )
         )
+        z = z * np.sqrt(self.weights)[None]  # weighted: score = sum of z^2
         scores = np.sum(z**2, axis=(1, 2))
         scores = np.where(failed, W * F * Z_CAP**2, scores)
         return PopulationScores(scores, z, features, failed)

@@ -57,8 +57,8 @@ def candidate(name: str) -> Candidate:
 
 def leak_bounds(input_conductance: float | None) -> tuple[float, float] | None:
     """Search bounds of ``g_L`` (mS/cm^2) from the measured input conductance per
-    area (mS/cm^2): the leak carries between a fifth and all of it (active
+    area (mS/cm^2): the leak carries between a twentieth and all of it (active
     currents open at rest carry the rest), with 20 % slack for the estimate."""
     if input_conductance is None or not input_conductance > 0:
         return None
-    return (0.2 * input_conductance, 1.2 * input_conductance)
+    return (0.05 * input_conductance, 1.2 * input_conductance)

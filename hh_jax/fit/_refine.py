@@ -44,6 +44,7 @@ def _residual_fn(evaluator: PopulationEvaluator):
     values = jnp.asarray(evaluator.values, evaluator.dtype)
     scales = jnp.asarray(evaluator.scales, evaluator.dtype)
     active = np.asarray(evaluator.active)
+    root_w = jnp.asarray(np.sqrt(evaluator.weights), evaluator.dtype)
 
     def residuals(u, _):
         q = jax.nn.sigmoid(u)[None, :]
@@ -55,7 +56,7 @@ def _residual_fn(evaluator: PopulationEvaluator):
             f, ok = evaluator.group_features(group, phys, area)
             for j, i in enumerate(group):
                 z = (f[j, 0] - values[i]) / scales[i]
-                z = jnp.where(jnp.isfinite(z) & ok[j, 0], z, Z_CAP)
+                z = jnp.where(jnp.isfinite(z) & ok[j, 0], z, Z_CAP) * root_w[i]
                 parts.append(z[active[i]])
         # The solver works in the default precision; the simulation in the
         # evaluator's (float32 by default).

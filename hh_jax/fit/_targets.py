@@ -30,28 +30,33 @@ class FeatureTerm:
     log of the last over the first inter-spike interval, for adaptation),
     `floor` (smallest spread, in the feature's unit) and `relative` (smallest
     spread as a fraction of the data's value). `spiking`: used on windows whose
-    data spike (True), whose data do not (False), or both (None)."""
+    data spike (True), whose data do not (False), or both (None). `weight`
+    multiplies the feature's squared z in the score."""
 
     name: str
     floor: float
     relative: float = 0.0
     spiking: bool | None = None
+    weight: float = 1.0
 
 
 # Floors are about half the tolerance users judge a fit by (spike counts within
 # 15 %, latencies within 10 ms, peaks within 5 mV, widths within 25 %, baselines
-# within 2 mV), so a feature at its tolerance costs z ~ 2.
+# within 2 mV), so a feature at its tolerance costs z ~ 2. Those five carry the
+# full weight (the count twice: it decides the f-I curve); the features that
+# shape the fit but are not judged on their own (rate, adaptation, trough, sag)
+# half.
 DEFAULT_TERMS = (
-    FeatureTerm("Spikecount", 1.0, 0.075),
+    FeatureTerm("Spikecount", 1.0, 0.075, weight=2.0),
     FeatureTerm("time_to_first_spike", 2.0, 0.1, spiking=True),
-    FeatureTerm("mean_frequency", 1.0, 0.075, spiking=True),
-    FeatureTerm("ISI_log_ratio", 0.1, 0.0, spiking=True),
+    FeatureTerm("mean_frequency", 1.0, 0.075, spiking=True, weight=0.5),
+    FeatureTerm("ISI_log_ratio", 0.1, 0.0, spiking=True, weight=0.5),
     FeatureTerm("peak_voltage", 2.5, 0.0, spiking=True),
     FeatureTerm("AP_width", 0.05, 0.125, spiking=True),
-    FeatureTerm("AHP_depth_abs", 2.5, 0.0, spiking=True),
+    FeatureTerm("AHP_depth_abs", 2.5, 0.0, spiking=True, weight=0.5),
     FeatureTerm("voltage_base", 1.0),
     FeatureTerm("steady_state_voltage_stimend", 1.0, 0.0, spiking=False),
-    FeatureTerm("sag_amplitude", 0.5, 0.1, spiking=False),
+    FeatureTerm("sag_amplitude", 0.5, 0.1, spiking=False, weight=0.5),
 )
 
 _PER_SPIKE = ("peak_voltage", "AP_width", "AHP_depth_abs")
@@ -122,14 +127,16 @@ def window_features(
 @dataclasses.dataclass(frozen=True)
 class WindowTargets:
     """The data's features of one training window: `values`, `scales` (the
-    z-score denominators) and `active` (the features scored), each (F,) in the
-    order of `terms`; `spiking`: whether the data spike in the window."""
+    z-score denominators), `active` (the features scored) and `weights`, each
+    (F,) in the order of `terms`; `spiking`: whether the data spike in the
+    window."""
 
     terms: tuple[FeatureTerm, ...]
     values: np.ndarray
     scales: np.ndarray
     active: np.ndarray
     spiking: bool
+    weights: np.ndarray
 
     def as_dict(self) -> dict[str, float]:
         return {
