@@ -308,7 +308,7 @@ class PointNeuron(eqx.Module):
             ok = np.asarray(info.admissible(value))
             if not np.all(ok):
                 raise ValueError(
-                    f"{what} state variable `{name}` ({info.doc}) must "
+                    f"{what} {info.kind} `{name}` ({info.doc}) must "
                     f"{info.requirement()}; {describe_bad(value, ok)}."
                 )
 

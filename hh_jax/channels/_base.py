@@ -57,6 +57,7 @@ class StateInfo:
     declared by the channel or pool that owns it."""
 
     name: str
+    kind: str  # "gate" or "concentration"
     unit: str
     lower: float
     upper: float
@@ -149,7 +150,9 @@ class AbstractChannel(eqx.Module):
         """Unit and admissible range of each gate of this channel."""
         lower, upper = self.gate_range
         return {
-            g: StateInfo(g, "1", lower, upper, f"gate of {type(self).__name__}")
+            g: StateInfo(
+                g, "gate", "1", lower, upper, f"{type(self).__name__} gating variable"
+            )
             for g in self.gates
         }
 

@@ -49,8 +49,9 @@ class AbstractPool(eqx.Module):
     def state_infos(self) -> dict[str, StateInfo]:
         """Unit and admissible range of the concentration."""
         lower, upper = self.concentration_range
-        doc = f"{self.ion} concentration of {type(self).__name__}"
-        return {self.name: StateInfo(self.name, self.unit, lower, upper, doc)}
+        doc = f"{type(self).__name__} concentration"
+        info = StateInfo(self.name, "concentration", self.unit, lower, upper, doc)
+        return {self.name: info}
 
     def parameter_infos(self):
         """Declared parameters of this pool, with units and ranges."""

@@ -36,7 +36,7 @@ import jax.numpy as jnp
 from .._numerics import sigmoid, x_over_expm1
 
 
-def format_number(x: float) -> str:
+def format_number(x: float | int) -> str:
     """Shortest round-trip decimal for `x`, without a trailing ``.0``."""
     text = repr(float(x))
     return text[:-2] if text.endswith(".0") else text
@@ -108,7 +108,9 @@ class _StandardForm(AbstractRate):
         return (v - self.midpoint) / self.scale
 
     def _x_text(self, v: str) -> str:
-        return f"{_minus(v, self.midpoint)} / {format_number(self.scale)}"
+        scale = format_number(self.scale)
+        scale = f"({scale})" if self.scale < 0 else scale
+        return f"{_minus(v, self.midpoint)} / {scale}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -254,9 +256,9 @@ def _render(node: ast.expr, v: str) -> tuple[str, int]:
         return (_paren(v) if node.id == "v" else node.id), 5
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         return f"{node.func.id}({_render(node.args[0], v)[0]})", 5
-    if isinstance(node, ast.UnaryOp):
-        text, prec = _render(node.operand, v)
-        text = text if prec >= 3 else f"({text})"
+    if isinstance(node, ast.UnaryOp):  # the operand in parentheses unless atomic:
+        text, prec = _render(node.operand, v)  # NMODL and LEMS read -x^2 alike
+        text = text if prec >= 5 else f"({text})"
         return ("-" if isinstance(node.op, ast.USub) else "+") + text, 3
     assert isinstance(node, ast.BinOp)
     symbol, _ = _BINARY[type(node.op)]
