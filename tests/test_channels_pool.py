@@ -170,6 +170,11 @@ def test_steady_state_is_differentiable_through_the_pool(model):
 
 def test_state_layout_and_declared_ranges(model):
     assert model.gate_names == NAMES
+    # pool parameters are model parameters like any other
+    assert {"depth_Ca", "tau_Ca", "Ca_rest"} <= set(model.parameter_infos())
+    assert float(model.replace(tau_Ca=50.0).pools[0].tau_Ca) == 50.0
+    with pytest.raises(ValueError, match=r"tau_Ca.*> 0 ms"):
+        model.replace(tau_Ca=0.0)
     infos = model.state_infos()
     assert infos["Ca_i"].unit == "mM" and infos["Ca_i"].upper == np.inf
     assert (infos["m"].lower, infos["m"].upper, infos["m"].unit) == (0.0, 1.0, "1")

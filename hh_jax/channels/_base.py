@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 import equinox as eqx
+import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
@@ -66,8 +67,6 @@ class StateInfo:
     def admissible(self, value):
         """Boolean array: finite and within ``[lower, upper]``. NumPy in, NumPy
         out; JAX arrays give a JAX array (usable under ``jit``)."""
-        import jax.numpy as jnp
-
         xp = np if isinstance(value, np.ndarray | np.generic | float | int) else jnp
         value = xp.asarray(value)
         return xp.isfinite(value) & (value >= self.lower) & (value <= self.upper)

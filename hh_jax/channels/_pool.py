@@ -103,7 +103,7 @@ class CalciumPool(AbstractPool):
     unit: ClassVar[str] = "mM"
     valence: ClassVar[int] = 2
 
-    def influx(self, current: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+    def influx(self, current: Float[Array, "..."]) -> Float[Array, "..."]:
         """Rate of rise (mM/ms) from a Ca current density (uA/cm^2)."""
         drive = -10.0 * current / (self.valence * FARADAY * self.depth_Ca)
         return jnp.maximum(drive, 0.0)
