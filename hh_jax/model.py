@@ -36,6 +36,16 @@ def _float_dict(gates) -> dict:
     return {name: as_float_array(x) for name, x in dict(gates).items()}
 
 
+def _as_pools(pools):
+    """A tuple of pools, or None for none. (An empty tuple in the model's pytree
+    trips ``eqx.tree_at(..., replace_fn=...)``, which Diffrax's BacksolveAdjoint
+    applies to its augmented state, model included.)"""
+    if pools is None:
+        return None
+    pools = tuple(pools) if isinstance(pools, list | tuple) else pools
+    return pools if pools != () else None
+
+
 class State(eqx.Module):
     """Membrane potential ``V`` (mV) and the other state variables: gates
     (dimensionless, in [0, 1]) and pool concentrations (mM, >= 0).
@@ -88,8 +98,9 @@ class PointNeuron(eqx.Module):
       :class:`hh_jax.channels.AbstractChannel`).
     - `C_m`: membrane capacitance, uF/cm^2.
     - `temperature`: degrees Celsius; each channel scales its rates from it.
-    - `pools`: concentration pools (instances of
-      :class:`hh_jax.channels.AbstractPool`), default none.
+    - `pools`: concentration pools (a tuple of
+      :class:`hh_jax.channels.AbstractPool`); None (the default) or an empty
+      tuple for none, stored as None.
 
     Every numeric field of the model, its channels and pools is a JAX array, so
     the whole model can be differentiated, vmapped (give a field a leading axis)
@@ -111,19 +122,21 @@ class PointNeuron(eqx.Module):
     temperature: Float[Array, ""] = parameter(
         6.3, unit="degC", doc="temperature", fit_bounds=(0.0, 40.0)
     )
-    pools: tuple[AbstractPool, ...] = ()
+    pools: tuple[AbstractPool, ...] | None = eqx.field(
+        default=None, converter=_as_pools
+    )
 
     def __check_init__(self):
         if not isinstance(self.channels, tuple) or not all(
             isinstance(c, AbstractChannel) for c in self.channels
         ):
             raise TypeError("`channels` must be a tuple of AbstractChannel instances.")
-        if not isinstance(self.pools, tuple) or not all(
-            isinstance(p, AbstractPool) for p in self.pools
+        if not isinstance(self._pools, tuple) or not all(
+            isinstance(p, AbstractPool) for p in self._pools
         ):
             raise TypeError("`pools` must be a tuple of AbstractPool instances.")
         seen: dict[str, str] = {}
-        for owner in (*self.channels, *self.pools):
+        for owner in (*self.channels, *self._pools):
             names = owner.gates if isinstance(owner, AbstractChannel) else (owner.name,)
             for g in names:
                 if g in seen:
@@ -149,8 +162,13 @@ class PointNeuron(eqx.Module):
         self._kinetic_order()  # raises for unresolvable or circular dependencies
         self.check_values()
 
+    @property
+    def _pools(self) -> tuple:
+        """The pools as a tuple (empty for none)."""
+        return () if self.pools is None else self.pools
+
     def _owners(self) -> tuple:
-        return (self, *self.channels, *self.pools)
+        return (self, *self.channels, *self._pools)
 
     # -- parameters by name -------------------------------------------------------
 
@@ -171,7 +189,7 @@ class PointNeuron(eqx.Module):
             if name in parameter_infos(ch)
         ] + [
             lambda m, i=i, n=name: getattr(m.pools[i], n)
-            for i, pool in enumerate(self.pools)
+            for i, pool in enumerate(self._pools)
             if name in parameter_infos(pool)
         ]
         if not getters:
@@ -255,13 +273,13 @@ class PointNeuron(eqx.Module):
             )
 
         model = park(self)
+        model = eqx.tree_at(
+            lambda m: m.channels, model, tuple(park(ch) for ch in model.channels)
+        )
+        if self.pools is None:
+            return model
         return eqx.tree_at(
-            lambda m: (m.channels, m.pools),
-            model,
-            (
-                tuple(park(ch) for ch in model.channels),
-                tuple(park(p) for p in model.pools),
-            ),
+            lambda m: m.pools, model, tuple(park(p) for p in model.pools)
         )
 
     # -- state variables ----------------------------------------------------------
@@ -271,7 +289,7 @@ class PointNeuron(eqx.Module):
         """Names of every state variable besides V, in state order: the gates in
         channel order, then the pools' concentrations."""
         return tuple(g for ch in self.channels for g in ch.gates) + tuple(
-            p.name for p in self.pools
+            p.name for p in self._pools
         )
 
     @property
@@ -283,7 +301,7 @@ class PointNeuron(eqx.Module):
         """Unit, admissible range and description of every state variable besides
         V (in ``gate_names`` order), as declared by its channel or pool."""
         infos: dict[str, StateInfo] = {}
-        for owner in (*self.channels, *self.pools):
+        for owner in (*self.channels, *self._pools):
             infos.update(owner.state_infos())
         return infos
 
@@ -334,7 +352,7 @@ class PointNeuron(eqx.Module):
                 )
             needs[("channel", i)] = set(ch.reads)
             gives[("channel", i)] = set(ch.gates)
-        for j, pool in enumerate(self.pools):
+        for j, pool in enumerate(self._pools):
             feeding = [ch for ch in self.channels if ch.ion == pool.ion]
             needs[("pool", j)] = set().union(
                 *(set(ch.gates) | set(ch.reads) for ch in feeding)
@@ -365,7 +383,7 @@ class PointNeuron(eqx.Module):
         """Total outward current (uA/cm^2) of each pool's ion, from the channel
         currents in channel order."""
         totals = []
-        for pool in self.pools:
+        for pool in self._pools:
             total = 0.0
             for ch, I in zip(self.channels, currents):
                 if ch.ion == pool.ion:
@@ -381,10 +399,10 @@ class PointNeuron(eqx.Module):
         rates: dict[str, GateRates] = {}
         for ch in self.channels:
             rates.update(ch.state_rates(V, variables, self.temperature))
-        if self.pools:
+        if self._pools:
             if currents is None:
                 currents = [ch.current(V, variables) for ch in self.channels]
-            for pool, I in zip(self.pools, self._pool_currents(currents)):
+            for pool, I in zip(self._pools, self._pool_currents(currents)):
                 I = I + jnp.zeros_like(V)
                 rates[pool.name] = pool.rates(I, self.temperature)
         return rates
@@ -400,7 +418,7 @@ class PointNeuron(eqx.Module):
                 for g, r in ch.state_rates(V, known, self.temperature).items():
                     known[g] = r.steady_state
             else:
-                pool = self.pools[i]
+                pool = self._pools[i]
                 I = jnp.zeros_like(V)
                 for ch in self.channels:
                     if ch.ion == pool.ion:
@@ -413,7 +431,7 @@ class PointNeuron(eqx.Module):
         others held at their joint steady state at ``V`` (for a voltage-gated
         gate: just its rates at ``V``). The dynamics use :meth:`state_rates`."""
         V = jnp.asarray(V)
-        if self.pools or any(ch.reads for ch in self.channels):
+        if self._pools or any(ch.reads for ch in self.channels):
             return self._rates(V, self._steady_variables(V))
         return self._rates(V, {})
 

@@ -70,7 +70,7 @@ class HodgkinHuxley(PointNeuron):
         )
         self.C_m = C_m
         self.temperature = temperature
-        self.pools = ()
+        self.pools = None
 
 
 def _pospischil_core(g_Na, g_K, g_M, g_L, E_Na, E_K, E_L, V_T, tau_max):
@@ -113,7 +113,7 @@ class CorticalRegularSpiking(PointNeuron):
         )
         self.C_m = C_m
         self.temperature = temperature
-        self.pools = ()
+        self.pools = None
 
 
 class CorticalFastSpiking(PointNeuron):
@@ -145,7 +145,7 @@ class CorticalFastSpiking(PointNeuron):
         )
         self.C_m = C_m
         self.temperature = temperature
-        self.pools = ()
+        self.pools = None
 
 
 class CorticalIntrinsicBursting(PointNeuron):
@@ -183,7 +183,7 @@ class CorticalIntrinsicBursting(PointNeuron):
         ) + (LTypeCalcium(g_CaL=g_CaL, E_Ca=E_Ca),)
         self.C_m = C_m
         self.temperature = temperature
-        self.pools = ()
+        self.pools = None
 
 
 class CorticalLowThresholdSpiking(PointNeuron):
@@ -222,7 +222,7 @@ class CorticalLowThresholdSpiking(PointNeuron):
         ) + (TTypeCalcium(g_CaT=g_CaT, E_Ca=E_Ca, V_x=V_x),)
         self.C_m = C_m
         self.temperature = temperature
-        self.pools = ()
+        self.pools = None
 
 
 class FastSpikingInterneuron(PointNeuron):
@@ -253,7 +253,7 @@ class FastSpikingInterneuron(PointNeuron):
         )
         self.C_m = C_m
         self.temperature = temperature
-        self.pools = ()
+        self.pools = None
 
 
 class AdaptingPyramidal(PointNeuron):
