@@ -1,11 +1,22 @@
 """Single-compartment conductance-based neurons and their state.
 
-A :class:`PointNeuron` is a membrane capacitance, a temperature and a tuple of
-channels. Its state is a :class:`State`: the membrane potential and one entry per
-gate. Both are Equinox modules, so ``jit``, ``vmap`` and ``grad`` apply directly.
+A :class:`PointNeuron` is a membrane capacitance, a temperature, a tuple of
+channels and a tuple of concentration pools. Its state is a :class:`State`: the
+membrane potential and one entry per other state variable (the gates of the
+channels, then the pools' concentrations). Both are Equinox modules, so ``jit``,
+``vmap`` and ``grad`` apply directly.
+
+State beyond gates. A pool (e.g. :class:`hh_jax.channels.CalciumPool`, state
+variable ``Ca_i`` in mM) is stored in ``State.gates`` under its own name, listed
+in ``gate_names`` after the gates, and its kinetics are returned by
+:meth:`PointNeuron.state_rates` in the same linear form as a gate's. It is fed by
+the summed current of the channels whose ``ion`` matches the pool's, and read by
+channels that name it in ``reads`` (the Ca-activated K current). The admissible
+range of each state variable (gates [0, 1], concentrations >= 0) is declared by
+its owner and reported by :meth:`PointNeuron.state_infos`.
 
 Units: V in mV, t in ms, currents in uA/cm^2, conductances in mS/cm^2,
-capacitance in uF/cm^2, temperature in degrees Celsius.
+capacitance in uF/cm^2, temperature in degrees Celsius, concentrations in mM.
 """
 
 from collections.abc import Sequence
@@ -18,18 +29,30 @@ from jaxtyping import Array, ArrayLike, Float
 
 from ._checks import concrete, describe_bad
 from ._parameter import ParameterInfo, as_float_array, parameter, parameter_infos
-from .channels import AbstractChannel, GateRates, Leak, SquidPotassium, SquidSodium
+from .channels import AbstractChannel, AbstractPool, GateRates, StateInfo
 
 
 def _float_dict(gates) -> dict:
     return {name: as_float_array(x) for name, x in dict(gates).items()}
 
 
-class State(eqx.Module):
-    """Membrane potential ``V`` (mV) and gating variables (dimensionless, in [0, 1]).
+def _as_pools(pools):
+    """A tuple of pools, or None for none. (An empty tuple in the model's pytree
+    trips ``eqx.tree_at(..., replace_fn=...)``, which Diffrax's BacksolveAdjoint
+    applies to its augmented state, model included.)"""
+    if pools is None:
+        return None
+    pools = tuple(pools) if isinstance(pools, list | tuple) else pools
+    return pools if pools != () else None
 
-    Gates are stored by name in `gates`; each is also readable as an attribute,
-    so ``state.m`` is ``state.gates["m"]``. Fields may carry leading batch axes.
+
+class State(eqx.Module):
+    """Membrane potential ``V`` (mV) and the other state variables: gates
+    (dimensionless, in [0, 1]) and pool concentrations (mM, >= 0).
+
+    They are stored by name in `gates`; each is also readable as an attribute,
+    so ``state.m`` is ``state.gates["m"]`` and ``state.Ca_i`` a concentration.
+    Fields may carry leading batch axes.
     """
 
     V: Float[Array, "*batch"] = eqx.field(converter=as_float_array)
@@ -75,10 +98,13 @@ class PointNeuron(eqx.Module):
       :class:`hh_jax.channels.AbstractChannel`).
     - `C_m`: membrane capacitance, uF/cm^2.
     - `temperature`: degrees Celsius; each channel scales its rates from it.
+    - `pools`: concentration pools (a tuple of
+      :class:`hh_jax.channels.AbstractPool`); None (the default) or an empty
+      tuple for none, stored as None.
 
-    Every numeric field of the model and of its channels is a JAX array, so the
-    whole model can be differentiated, vmapped (give a field a leading axis) and
-    passed through ``jit`` without recompiling for new values.
+    Every numeric field of the model, its channels and pools is a JAX array, so
+    the whole model can be differentiated, vmapped (give a field a leading axis)
+    and passed through ``jit`` without recompiling for new values.
 
     Parameters are addressed by their name, which is unique across the model (e.g.
     ``"g_Na"``, ``"C_m"``): see :meth:`parameter_infos`, :meth:`get` and
@@ -96,28 +122,36 @@ class PointNeuron(eqx.Module):
     temperature: Float[Array, ""] = parameter(
         6.3, unit="degC", doc="temperature", fit_bounds=(0.0, 40.0)
     )
+    pools: tuple[AbstractPool, ...] | None = eqx.field(
+        default=None, converter=_as_pools
+    )
 
     def __check_init__(self):
         if not isinstance(self.channels, tuple) or not all(
             isinstance(c, AbstractChannel) for c in self.channels
         ):
             raise TypeError("`channels` must be a tuple of AbstractChannel instances.")
-        seen_gates: dict[str, str] = {}
-        for ch in self.channels:
-            for g in ch.gates:
-                if g in seen_gates:
+        if not isinstance(self._pools, tuple) or not all(
+            isinstance(p, AbstractPool) for p in self._pools
+        ):
+            raise TypeError("`pools` must be a tuple of AbstractPool instances.")
+        seen: dict[str, str] = {}
+        for owner in (*self.channels, *self._pools):
+            names = owner.gates if isinstance(owner, AbstractChannel) else (owner.name,)
+            for g in names:
+                if g in seen:
                     raise ValueError(
-                        f"gate name {g!r} is used by both {seen_gates[g]} and "
-                        f"{type(ch).__name__}; gate names must be unique in a model."
+                        f"gate name {g!r} is used by both {seen[g]} and "
+                        f"{type(owner).__name__}; gate names must be unique in a model."
                     )
-                seen_gates[g] = type(ch).__name__
-        holders: dict[str, list[AbstractChannel]] = {}
-        for owner in (self, *self.channels):
+                seen[g] = type(owner).__name__
+        holders: dict[str, list] = {}
+        for owner in self._owners():
             for name in parameter_infos(owner):
                 holders.setdefault(name, []).append(owner)
         for name, owners in holders.items():
             if len(owners) > 1 and not all(
-                isinstance(o, AbstractChannel) and name in o.shared_parameters
+                not isinstance(o, PointNeuron) and name in o.shared_parameters
                 for o in owners
             ):
                 kinds = ", ".join(type(o).__name__ for o in owners)
@@ -125,15 +159,24 @@ class PointNeuron(eqx.Module):
                     f"parameter name {name!r} appears in {kinds}; names must be "
                     "unique unless every channel declares it shared."
                 )
+        self._kinetic_order()  # raises for unresolvable or circular dependencies
         self.check_values()
+
+    @property
+    def _pools(self) -> tuple:
+        """The pools as a tuple (empty for none)."""
+        return () if self.pools is None else self.pools
+
+    def _owners(self) -> tuple:
+        return (self, *self.channels, *self._pools)
 
     # -- parameters by name -------------------------------------------------------
 
     def parameter_infos(self) -> dict[str, ParameterInfo]:
         """Every parameter of the model by name, with unit, range and description."""
-        infos = dict(parameter_infos(self))
-        for ch in self.channels:
-            infos.update(parameter_infos(ch))
+        infos = {}
+        for owner in self._owners():
+            infos.update(parameter_infos(owner))
         return infos
 
     def _locations(self, name: str):
@@ -144,6 +187,10 @@ class PointNeuron(eqx.Module):
             lambda m, i=i, n=name: getattr(m.channels[i], n)
             for i, ch in enumerate(self.channels)
             if name in parameter_infos(ch)
+        ] + [
+            lambda m, i=i, n=name: getattr(m.pools[i], n)
+            for i, pool in enumerate(self._pools)
+            if name in parameter_infos(pool)
         ]
         if not getters:
             raise KeyError(
@@ -188,7 +235,7 @@ class PointNeuron(eqx.Module):
     def check_values(self) -> None:
         """Raise ``ValueError`` if a concrete parameter is outside its physical range
         (e.g. a negative conductance, a non-positive capacitance, NaN)."""
-        for owner in (self, *self.channels):
+        for owner in self._owners():
             for name, info in parameter_infos(owner).items():
                 value = concrete(getattr(owner, name))
                 if value is None:
@@ -205,7 +252,7 @@ class PointNeuron(eqx.Module):
 
         Usable under ``jit``/``vmap``, where :meth:`check_values` cannot look."""
         bad = jnp.asarray(False)
-        for owner in (self, *self.channels):
+        for owner in self._owners():
             for name, info in parameter_infos(owner).items():
                 bad = bad | ~info.admissible(getattr(owner, name))
         return bad
@@ -226,29 +273,167 @@ class PointNeuron(eqx.Module):
             )
 
         model = park(self)
-        return eqx.tree_at(
+        model = eqx.tree_at(
             lambda m: m.channels, model, tuple(park(ch) for ch in model.channels)
         )
+        if self.pools is None:
+            return model
+        return eqx.tree_at(
+            lambda m: m.pools, model, tuple(park(p) for p in model.pools)
+        )
 
-    # -- dynamics -----------------------------------------------------------------
+    # -- state variables ----------------------------------------------------------
 
     @property
     def gate_names(self) -> tuple[str, ...]:
-        """All gate names, in channel order."""
-        return tuple(g for ch in self.channels for g in ch.gates)
+        """Names of every state variable besides V, in state order: the gates in
+        channel order, then the pools' concentrations."""
+        return tuple(g for ch in self.channels for g in ch.gates) + tuple(
+            p.name for p in self._pools
+        )
 
     @property
     def current_names(self) -> tuple[str, ...]:
         """Names of the channel currents, e.g. ``("I_Na", "I_K", "I_L")``."""
         return tuple(ch.current_name for ch in self.channels)
 
-    def gate_rates(self, V: Float[ArrayLike, "*shape"]) -> dict[str, GateRates]:
-        """Rates (1/ms) of every gate at potential ``V`` (mV)."""
-        V = jnp.asarray(V)
+    def state_infos(self) -> dict[str, StateInfo]:
+        """Unit, admissible range and description of every state variable besides
+        V (in ``gate_names`` order), as declared by its channel or pool."""
+        infos: dict[str, StateInfo] = {}
+        for owner in (*self.channels, *self._pools):
+            infos.update(owner.state_infos())
+        return infos
+
+    def invalid_state(self, state: State) -> Array:
+        """Boolean (batch-shaped) array: True where V is not finite or a state
+        variable lies outside its admissible range. Usable under ``jit``."""
+        bad = ~jnp.isfinite(state.V)
+        for name, info in self.state_infos().items():
+            bad = bad | ~info.admissible(jnp.asarray(state.gates[name]))
+        return bad
+
+    def check_state(self, state: State, what: str = "initial") -> None:
+        """Raise ``ValueError`` naming the variable and its unit if a concrete
+        `state` has a non-finite V or a variable outside its range."""
+        V = concrete(state.V)
+        if V is not None and not np.all(np.isfinite(V)):
+            raise ValueError(f"{what} `V` must be finite (mV); got {V}.")
+        for name, info in self.state_infos().items():
+            value = concrete(state.gates[name])
+            if value is None:
+                continue
+            ok = np.asarray(info.admissible(value))
+            if not np.all(ok):
+                raise ValueError(
+                    f"{what} {info.kind} `{name}` ({info.doc}) must "
+                    f"{info.requirement()}; {describe_bad(value, ok)}."
+                )
+
+    # -- dynamics -----------------------------------------------------------------
+
+    def _kinetic_order(self) -> tuple[tuple[str, int], ...]:
+        """Channels (``("channel", i)``) and pools (``("pool", j)``) in an order in
+        which each one's state variables depend only on V and earlier ones: a
+        channel on the variables it `reads`, a pool on the gates (and reads) of
+        the channels carrying its ion. Raises ``ValueError`` if a variable is
+        missing or the dependencies are circular (the steady state would be
+        implicit)."""
+        provided = set(self.gate_names)
+        needs: dict[tuple[str, int], set[str]] = {}
+        gives: dict[tuple[str, int], set[str]] = {}
+        for i, ch in enumerate(self.channels):
+            missing = set(ch.reads) - provided
+            if missing:
+                raise ValueError(
+                    f"{type(ch).__name__} reads {sorted(missing)}, which no channel "
+                    "or pool of the model provides (add e.g. a CalciumPool to "
+                    "`pools`)."
+                )
+            needs[("channel", i)] = set(ch.reads)
+            gives[("channel", i)] = set(ch.gates)
+        for j, pool in enumerate(self._pools):
+            feeding = [ch for ch in self.channels if ch.ion == pool.ion]
+            needs[("pool", j)] = set().union(
+                *(set(ch.gates) | set(ch.reads) for ch in feeding)
+            )
+            gives[("pool", j)] = {pool.name}
+        order, known = [], set()
+        pending = list(needs)
+        while pending:
+            ready = [
+                k
+                for k in pending
+                if needs[k] - (gives[k] if k[0] == "channel" else set()) <= known
+            ]
+            if not ready:
+                names = sorted(set().union(*(gives[k] for k in pending)))
+                raise ValueError(
+                    f"the state variables {names} depend on each other in a circle "
+                    "(e.g. a current of a pool's ion that reads the pool); hh_jax "
+                    "needs an explicit order to compute the steady state."
+                )
+            for k in ready:
+                order.append(k)
+                known |= gives[k]
+                pending.remove(k)
+        return tuple(order)
+
+    def _pool_currents(self, currents: Sequence[Array]) -> list[Array]:
+        """Total outward current (uA/cm^2) of each pool's ion, from the channel
+        currents in channel order."""
+        totals = []
+        for pool in self._pools:
+            total = 0.0
+            for ch, I in zip(self.channels, currents):
+                if ch.ion == pool.ion:
+                    total = total + I
+            totals.append(total)
+        return totals
+
+    def _rates(
+        self, V: Array, variables: dict, currents: Sequence[Array] | None = None
+    ) -> dict[str, GateRates]:
+        """Rates of every state variable given V and all other state variables;
+        `currents` (channel order) are computed if not given."""
         rates: dict[str, GateRates] = {}
         for ch in self.channels:
-            rates.update(ch.gate_rates(V, self.temperature))
+            rates.update(ch.state_rates(V, variables, self.temperature))
+        if self._pools:
+            if currents is None:
+                currents = [ch.current(V, variables) for ch in self.channels]
+            for pool, I in zip(self._pools, self._pool_currents(currents)):
+                I = I + jnp.zeros_like(V)
+                rates[pool.name] = pool.rates(I, self.temperature)
         return rates
+
+    def _steady_variables(self, V: Array) -> dict:
+        """Joint steady state of every state variable at potential ``V``: each
+        in dependency order, from the steady states before it. Exact and
+        differentiable (closed form, no iteration)."""
+        known: dict = {}
+        for kind, i in self._kinetic_order():
+            if kind == "channel":
+                ch = self.channels[i]
+                for g, r in ch.state_rates(V, known, self.temperature).items():
+                    known[g] = r.steady_state
+            else:
+                pool = self._pools[i]
+                I = jnp.zeros_like(V)
+                for ch in self.channels:
+                    if ch.ion == pool.ion:
+                        I = I + ch.current(V, known)
+                known[pool.name] = pool.rates(I, self.temperature).steady_state
+        return {g: known[g] for g in self.gate_names}
+
+    def gate_rates(self, V: Float[ArrayLike, "*shape"]) -> dict[str, GateRates]:
+        """Rates (1/ms) of every state variable at potential ``V`` (mV), the
+        others held at their joint steady state at ``V`` (for a voltage-gated
+        gate: just its rates at ``V``). The dynamics use :meth:`state_rates`."""
+        V = jnp.asarray(V)
+        if self._pools or any(ch.reads for ch in self.channels):
+            return self._rates(V, self._steady_variables(V))
+        return self._rates(V, {})
 
     def currents(self, state: State) -> dict[str, Float[Array, "*shape"]]:
         """Each channel's outward current density (uA/cm^2) in `state`."""
@@ -266,97 +451,36 @@ class PointNeuron(eqx.Module):
     def state_rates(self, state: State) -> dict[str, GateRates]:
         """The linear kinetics of every state variable besides V, by name (the
         entries of ``gate_names``): ``dx/dt = alpha - (alpha + beta) x``, where
-        ``alpha`` and ``beta`` (1/ms) may depend on V and on the other state
-        variables but not on ``x`` itself. Solvers that treat the gates
-        exponentially (exact for fixed V) and cable solvers read this."""
-        return self.gate_rates(state.V)
+        ``alpha`` and ``beta`` (1/ms; for a concentration alpha in mM/ms) may
+        depend on V and on the other state variables but not on ``x`` itself.
+        Solvers that treat the gates exponentially (exact for fixed V) and cable
+        solvers read this."""
+        return self._rates(state.V, state.gates)
 
     def derivative(self, state: State, I_ext: Float[ArrayLike, "*shape"]) -> State:
-        """Time derivative of `state` (mV/ms and 1/ms) under applied current
-        ``I_ext`` (uA/cm^2, positive = depolarising)."""
-        rates = self.state_rates(state)
-        dV = (I_ext - self.membrane_current(state)) / self.C_m
+        """Time derivative of `state` (mV/ms, 1/ms for gates, mM/ms for
+        concentrations) under applied current ``I_ext`` (uA/cm^2, positive =
+        depolarising)."""
+        currents = [ch.current(state.V, state.gates) for ch in self.channels]
+        total = jnp.zeros_like(state.V)
+        for I in currents:
+            total = total + I
+        rates = self._rates(state.V, state.gates, currents)
+        dV = (I_ext - total) / self.C_m
         dgates = {g: rates[g].derivative(state.gates[g]) for g in self.gate_names}
         return State(V=dV, gates=dgates)
 
 
-def HodgkinHuxley(
-    *,
-    g_Na: Float[ArrayLike, "..."] = 120.0,
-    g_K: Float[ArrayLike, "..."] = 36.0,
-    g_L: Float[ArrayLike, "..."] = 0.3,
-    E_Na: Float[ArrayLike, "..."] = 50.0,
-    E_K: Float[ArrayLike, "..."] = -77.0,
-    E_L: Float[ArrayLike, "..."] = -54.387,
-    C_m: Float[ArrayLike, "..."] = 1.0,
-    temperature: Float[ArrayLike, "..."] = 6.3,
-) -> PointNeuron:
-    """The Hodgkin–Huxley squid-axon model (rest at -65 mV).
-
-    **Arguments** (all keyword; any may be an array with a leading batch axis):
-
-    - `g_Na`, `g_K`, `g_L`: maximal conductances, mS/cm^2.
-    - `E_Na`, `E_K`, `E_L`: reversal potentials, mV.
-    - `C_m`: membrane capacitance, uF/cm^2.
-    - `temperature`: degrees Celsius; rates scale by ``3 ** ((T - 6.3) / 10)``.
-
-    **Returns:** a :class:`PointNeuron` with channels
-    ``(SquidSodium, SquidPotassium, Leak)`` and gates ``m, h, n``.
-    """
-    return PointNeuron(
-        channels=(
-            SquidSodium(g_Na=g_Na, E_Na=E_Na),
-            SquidPotassium(g_K=g_K, E_K=E_K),
-            Leak(g_L=g_L, E_L=E_L),
-        ),
-        C_m=C_m,
-        temperature=temperature,
-    )
-
-
-def CorticalRegularSpiking(
-    *,
-    g_Na: Float[ArrayLike, "..."] = 50.0,
-    g_K: Float[ArrayLike, "..."] = 5.0,
-    g_M: Float[ArrayLike, "..."] = 0.07,
-    g_L: Float[ArrayLike, "..."] = 0.1,
-    E_Na: Float[ArrayLike, "..."] = 50.0,
-    E_K: Float[ArrayLike, "..."] = -100.0,
-    E_L: Float[ArrayLike, "..."] = -70.0,
-    V_T: Float[ArrayLike, "..."] = -55.0,
-    tau_max: Float[ArrayLike, "..."] = 1000.0,
-    C_m: Float[ArrayLike, "..."] = 1.0,
-    temperature: Float[ArrayLike, "..."] = 36.0,
-) -> PointNeuron:
-    """The minimal regular-spiking cortical pyramidal neuron of Pospischil et al.
-    (2008): Traub–Miles Na and K currents (threshold shift `V_T`, mV), a slow
-    M-type K current (`g_M`, `tau_max` in ms) for adaptation, and a leak.
-
-    Defaults are the authors' regular-spiking cell (ModelDB 123623): conductances
-    in mS/cm^2, potentials in mV, `C_m` in uF/cm^2, 36 degC. Gates ``m, h, n, p``.
-    """
-    from .channels import MCurrent, TraubMilesPotassium, TraubMilesSodium
-
-    return PointNeuron(
-        channels=(
-            TraubMilesSodium(g_Na=g_Na, E_Na=E_Na, V_T=V_T),
-            TraubMilesPotassium(g_K=g_K, E_K=E_K, V_T=V_T),
-            MCurrent(g_M=g_M, tau_max=tau_max, E_K=E_K),
-            Leak(g_L=g_L, E_L=E_L),
-        ),
-        C_m=C_m,
-        temperature=temperature,
-    )
-
-
 def steady_state(model: PointNeuron, V: Float[ArrayLike, "*shape"]) -> State:
-    """The state with membrane potential held at ``V`` (mV) and every gate at its
-    steady state ``x_inf(V) = alpha / (alpha + beta)``."""
+    """The state with membrane potential held at ``V`` (mV) and every other state
+    variable at its joint steady state: each gate at ``x_inf = alpha / (alpha +
+    beta)``, each pool at the concentration the currents at ``V`` sustain, and
+    gates that read a pool at their steady state for that concentration.
+    Exact and differentiable."""
     V = jnp.asarray(V)
     if not jnp.issubdtype(V.dtype, jnp.floating):
         V = V.astype(jnp.result_type(float))
-    rates = model.gate_rates(V)
-    return State(V=V, gates={g: rates[g].steady_state for g in model.gate_names})
+    return State(V=V, gates=model._steady_variables(V))
 
 
 def _net_current_at_steady_state(V, args):
@@ -429,3 +553,26 @@ def as_state(model: PointNeuron, y0) -> State:
             )
         return y0
     return State.from_array(y0, model.gate_names)
+
+
+# The named presets are subclasses of PointNeuron defined in hh_jax.presets;
+# importing them here keeps ``from hh_jax.model import HodgkinHuxley`` working.
+from .presets import (  # noqa: E402
+    AdaptingPyramidal as AdaptingPyramidal,
+)
+from .presets import (  # noqa: E402
+    CorticalFastSpiking as CorticalFastSpiking,
+)
+from .presets import (  # noqa: E402
+    CorticalIntrinsicBursting as CorticalIntrinsicBursting,
+)
+from .presets import (  # noqa: E402
+    CorticalLowThresholdSpiking as CorticalLowThresholdSpiking,
+)
+from .presets import (  # noqa: E402
+    CorticalRegularSpiking as CorticalRegularSpiking,
+)
+from .presets import (  # noqa: E402
+    FastSpikingInterneuron as FastSpikingInterneuron,
+)
+from .presets import HodgkinHuxley as HodgkinHuxley  # noqa: E402

@@ -90,7 +90,13 @@ def _as_times(ts) -> Float[Array, " T"]:
     return ts
 
 
-def _check_initial_state(y0: State) -> None:
+def _check_initial_state(y0: State, model: PointNeuron | None = None) -> None:
+    """Raise for a non-finite V or a state variable outside the range its channel
+    or pool declares (gates [0, 1], concentrations >= 0). Without `model`, every
+    variable is checked as a gate."""
+    if model is not None:
+        model.check_state(y0)
+        return
     V = concrete(y0.V)
     if V is not None and not np.all(np.isfinite(V)):
         raise ValueError(f"initial `V` must be finite (mV); got {V}.")
@@ -104,7 +110,11 @@ def _check_initial_state(y0: State) -> None:
             )
 
 
-def _invalid_state(y0: State) -> Array:
+def _invalid_state(y0: State, model: PointNeuron | None = None) -> Array:
+    """True where V is not finite or a state variable is outside its declared
+    range (without `model`: outside [0, 1])."""
+    if model is not None:
+        return model.invalid_state(y0)
     bad = ~jnp.isfinite(y0.V)
     for x in y0.gates.values():
         bad = bad | ~((x >= 0) & (x <= 1))
@@ -183,7 +193,7 @@ def simulate(
     if throw:
         model.check_values()
         if y0 is not None:
-            _check_initial_state(y0)
+            _check_initial_state(y0, model)
     if not isinstance(max_steps, int) or max_steps < 1:
         raise ValueError(f"`max_steps` must be a positive int; got {max_steps!r}.")
     if not (rtol > 0 and atol > 0):
@@ -237,7 +247,7 @@ def _simulate(
     dtype = ts.dtype
     y0 = as_state(model, y0)  # None: rest at -65 mV, computed inside the jit
     y0 = jax.tree.map(lambda x: jnp.asarray(x, dtype), y0)
-    invalid = model.invalid_parameters() | _invalid_state(y0)
+    invalid = model.invalid_parameters() | _invalid_state(y0, model)
     if throw:
         ts = eqx.error_if(
             ts,

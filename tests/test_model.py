@@ -159,3 +159,77 @@ def test_state_array_round_trip_and_errors():
     np.testing.assert_array_equal(np.asarray(state.to_array(model.gate_names)), y)
     with pytest.raises(ValueError, match=r"needs 4 entries"):
         hh.State.from_array(y[:3], model.gate_names)
+
+
+def test_presets_are_classes_with_the_old_keywords_and_defaults():
+    """HodgkinHuxley and CorticalRegularSpiking were functions; as classes they
+    take the same keywords with the same defaults."""
+    hh_model = hh.HodgkinHuxley(g_Na=100.0)
+    assert isinstance(hh_model, hh.HodgkinHuxley) and float(hh_model.g_Na) == 100.0
+    rs = hh.CorticalRegularSpiking()
+    assert isinstance(rs, hh.CorticalRegularSpiking)
+    expected = dict(
+        g_Na=50.0,
+        g_K=5.0,
+        g_M=0.07,
+        g_L=0.1,
+        E_Na=50.0,
+        E_K=-100.0,
+        E_L=-70.0,
+        V_T=-55.0,
+        tau_max=1000.0,
+        C_m=1.0,
+        temperature=36.0,
+    )
+    for name, value in expected.items():
+        assert float(rs.get(name)) == value, name
+    assert rs.gate_names == ("m", "h", "n", "p")
+    assert not isinstance(rs, hh.HodgkinHuxley)
+
+
+def test_state_rates_are_linear_in_each_variable_of_a_pool_model():
+    """The solver contract: dx/dt = alpha - (alpha + beta) x with alpha, beta
+    free of x itself, for every state variable, the Ca pool and the Ca-activated
+    gate included; and derivative() is that."""
+    model = hh.AdaptingPyramidal()
+    names = model.gate_names
+    state = hh.steady_state(model, jnp.asarray(-30.0))
+    state = hh.State(state.V, {**state.gates, "Ca_i": jnp.asarray(0.02)})
+    y = state.to_array(names)
+
+    def coefficients(y):
+        rates = model.state_rates(hh.State.from_array(y, names))
+        return jnp.stack([jnp.stack([rates[g].alpha, rates[g].beta]) for g in names])
+
+    jac = jax.jit(jax.jacfwd(coefficients))(y)  # (variable, alpha/beta, entry)
+    for i in range(len(names)):
+        np.testing.assert_array_equal(np.asarray(jac[i, :, i + 1]), 0.0)
+    # the AHP gate's alpha does depend on Ca_i, the pool's on V (the Ca current)
+    assert float(jac[names.index("m_ahp"), 0, 1 + names.index("Ca_i")]) > 0
+    assert float(jac[names.index("Ca_i"), 0, 0]) != 0
+
+    def both(s):
+        rates = model.state_rates(s)
+        linear = {g: rates[g].derivative(s.gates[g]) for g in names}
+        return model.derivative(s, 2.0).gates, linear
+
+    d, linear = jax.jit(both)(state)
+    for g in names:  # equal to rounding (1/ms, mM/ms)
+        assert float(d[g]) == pytest.approx(float(linear[g]), rel=1e-12, abs=1e-15)
+
+
+def test_simulate_checks_each_state_variable_against_its_own_range():
+    model = hh.AdaptingPyramidal()
+    rest = hh.steady_state(model, jnp.asarray(-70.0))
+    ts = jnp.linspace(0.0, 1.0, 3)
+    negative = hh.State(rest.V, {**rest.gates, "Ca_i": jnp.asarray(-1e-3)})
+    with pytest.raises(ValueError, match=r"concentration `Ca_i`.*\[0, inf\] \(mM\)"):
+        hh.simulate(model, 0.0, ts, y0=negative)
+    with pytest.raises(ValueError, match=r"gate `h`.*\[0, 1\]"):
+        hh.simulate(
+            hh.HodgkinHuxley(), 0.0, ts, y0=jnp.asarray([-65.0, 0.05, 1.6, 0.3])
+        )
+    # a concentration above 1 is not an error
+    high = hh.State(rest.V, {**rest.gates, "Ca_i": jnp.asarray(1.5)})
+    model.check_state(high)
+    assert not bool(model.invalid_state(high))

@@ -1,18 +1,30 @@
 """The channel interface: a channel owns its gates, rate functions and reversal."""
 
 import abc
-from typing import ClassVar
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from .._parameter import parameter_infos
 
+if TYPE_CHECKING:
+    from ._gates import Gate
+
 
 class GateRates(eqx.Module):
-    """Opening and closing rates of one gate, in 1/ms, at the model temperature.
+    """Linear kinetics of one state variable at the model temperature.
 
-    The gate obeys ``dx/dt = alpha (1 - x) - beta x``.
+    The variable obeys ``dx/dt = alpha - (alpha + beta) x``; for a gate that is
+    ``alpha (1 - x) - beta x`` with `alpha`, `beta` in 1/ms. For a concentration
+    (mM) `alpha` is in mM/ms and ``alpha + beta`` is ``1 / tau`` (1/ms), so that
+    :attr:`steady_state` is the concentration it relaxes to and
+    :attr:`time_constant` its relaxation time.
     """
 
     alpha: Float[Array, "*shape"]
@@ -20,7 +32,7 @@ class GateRates(eqx.Module):
 
     @property
     def steady_state(self) -> Float[Array, "*shape"]:
-        """``x_inf = alpha / (alpha + beta)`` (dimensionless)."""
+        """``x_inf = alpha / (alpha + beta)`` (dimensionless for a gate)."""
         return self.alpha / (self.alpha + self.beta)
 
     @property
@@ -30,13 +42,40 @@ class GateRates(eqx.Module):
 
     @classmethod
     def from_steady_state(cls, steady_state, time_constant) -> "GateRates":
-        """Build rates from ``x_inf`` (dimensionless) and ``tau`` (ms)."""
+        """Build rates from ``x_inf`` (dimensionless, or mM for a concentration)
+        and ``tau`` (ms)."""
         alpha = steady_state / time_constant
         return cls(alpha=alpha, beta=(1.0 - steady_state) / time_constant)
 
     def derivative(self, x: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
-        """``dx/dt`` in 1/ms."""
+        """``dx/dt`` in 1/ms (mM/ms for a concentration)."""
         return self.alpha - (self.alpha + self.beta) * x
+
+
+@dataclasses.dataclass(frozen=True)
+class StateInfo:
+    """A state variable besides V: its unit, admissible range and meaning, as
+    declared by the channel or pool that owns it."""
+
+    name: str
+    kind: str  # "gate" or "concentration"
+    unit: str
+    lower: float
+    upper: float
+    doc: str
+
+    def admissible(self, value):
+        """Boolean array: finite and within ``[lower, upper]``. NumPy in, NumPy
+        out; JAX arrays give a JAX array (usable under ``jit``)."""
+        xp = np if isinstance(value, np.ndarray | np.generic | float | int) else jnp
+        value = xp.asarray(value)
+        return xp.isfinite(value) & (value >= self.lower) & (value <= self.upper)
+
+    def requirement(self) -> str:
+        """Human-readable statement of the admissible range."""
+        upper = "inf" if self.upper == math.inf else f"{self.upper:g}"
+        unit = "dimensionless" if self.unit == "1" else self.unit
+        return f"lie in [{self.lower:g}, {upper}] ({unit})"
 
 
 class AbstractChannel(eqx.Module):
@@ -53,12 +92,37 @@ class AbstractChannel(eqx.Module):
     parameter across channels (e.g. the threshold shift ``V_T`` of Traub–Miles Na and
     K currents); any other name may appear in only one channel of a model.
 
+    Optional class variables:
+
+    - `ion`: the ion the current carries, ``"na"``, ``"k"``, ``"ca"`` or ``None``
+      (leak, mixed cations). A concentration pool of an ion is fed by the currents
+      of every channel of the model that carries it.
+    - `reads`: other state variables (besides V and the channel's own gates) that
+      its gate kinetics or its current depend on, e.g. ``("Ca_i",)`` for a
+      Ca-activated K current. Such a channel overrides :meth:`state_rates`.
+    - `kinetics`: declarative description of the gates
+      (:class:`hh_jax.channels.Gate`, rate forms) for exporters; empty if none.
+    - `conductance`, `reversal`: names of the maximal-conductance and reversal
+      parameters of an ohmic current, for exporters.
+    - `q10`, `reference_temperature`: temperature dependence of the rates
+      (``q10 ** ((T - reference_temperature) / 10)``), for exporters; None if
+      the rates do not depend on temperature.
+    - `gate_range`: admissible range of every gate (default ``[0, 1]``).
+
     Adding a channel to the library is writing one such class; nothing else changes.
     """
 
     gates: ClassVar[tuple[str, ...]]
     current_name: ClassVar[str]
     shared_parameters: ClassVar[frozenset[str]] = frozenset()
+    ion: ClassVar[str | None] = None
+    reads: ClassVar[tuple[str, ...]] = ()
+    kinetics: ClassVar[tuple["Gate", ...]] = ()
+    conductance: ClassVar[str | None] = None
+    reversal: ClassVar[str | None] = None
+    q10: ClassVar[float | None] = None
+    reference_temperature: ClassVar[float | None] = None
+    gate_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
     @abc.abstractmethod
     def gate_rates(
@@ -66,6 +130,30 @@ class AbstractChannel(eqx.Module):
     ) -> dict[str, GateRates]:
         """Rates of each gate (1/ms) at membrane potential ``V`` (mV) and
         ``temperature`` (degrees Celsius)."""
+
+    def state_rates(
+        self,
+        V: Float[Array, "*shape"],
+        variables: Mapping[str, Array],
+        temperature: Float[Array, "..."],
+    ) -> dict[str, GateRates]:
+        """Rates of each gate given ``V`` (mV) and the model's other state variables
+        `variables` (by name; those in `reads` are guaranteed to be present).
+
+        The default is :meth:`gate_rates`: a voltage-gated channel writes only
+        that. A channel whose gates depend on other state variables (listed in
+        `reads`) overrides this method instead."""
+        return self.gate_rates(V, temperature)
+
+    def state_infos(self) -> dict[str, StateInfo]:
+        """Unit and admissible range of each gate of this channel."""
+        lower, upper = self.gate_range
+        return {
+            g: StateInfo(
+                g, "gate", "1", lower, upper, f"{type(self).__name__} gating variable"
+            )
+            for g in self.gates
+        }
 
     @abc.abstractmethod
     def current(

@@ -1,20 +1,21 @@
 """Channels of the minimal cortical neuron models of Pospischil et al. (2008),
-Biol. Cybern. 99:427–441: Traub–Miles Na and K currents with a threshold shift
-V_T, and a slow non-inactivating M-type K current for spike-frequency adaptation.
+Biol. Cybern. 99:427–441 (ModelDB 123623): Traub–Miles Na and K currents with a
+threshold shift V_T, and a slow non-inactivating M-type K current for
+spike-frequency adaptation. (The paper's Ca currents are in ``_calcium.py``.)
 
-Rates follow the authors' NEURON mechanisms (ModelDB 123623, ``hh2`` and ``im``):
-1/ms at 36 degC, scaled by ``3 ** ((T - 36) / 10)`` (Na, K) and
+Rates follow the authors' NEURON mechanisms (``hh2`` in HH_traub.mod, ``im`` in
+IM_cortex.mod): 1/ms at 36 degC, scaled by ``3 ** ((T - 36) / 10)`` (Na, K) and
 ``2.3 ** ((T - 36) / 10)`` (M). Voltages in mV.
 """
 
 from typing import ClassVar
 
-import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._numerics import q10_factor, sigmoid, x_over_expm1
 from .._parameter import parameter
-from ._base import AbstractChannel, GateRates, ohmic
+from ._gates import Gate, shift_parameter, tau_scale_parameter
+from ._hh import AbstractHHChannel
+from ._rates import ExpLinear, Exponential, Expression, Sigmoid
 
 CORTICAL_REFERENCE_TEMPERATURE = 36.0  # degC
 
@@ -28,7 +29,8 @@ def _threshold_shift(default: float):
     )
 
 
-def _potassium_reversal(default: float):
+def potassium_reversal(default: float):
+    """Declare the K reversal ``E_K`` (mV), shared by the K channels of a model."""
     return parameter(
         default,
         unit="mV",
@@ -37,92 +39,104 @@ def _potassium_reversal(default: float):
     )
 
 
-class TraubMilesSodium(AbstractChannel):
-    """``I_Na = g_Na m^3 h (V - E_Na)`` with Traub–Miles rates of ``V - V_T``.
+def sodium_reversal(default: float):
+    """Declare the Na reversal ``E_Na`` (mV)."""
+    return parameter(
+        default, unit="mV", doc="sodium reversal potential", fit_bounds=(20.0, 80.0)
+    )
 
-    ``V_T`` is shared with :class:`TraubMilesPotassium` (one parameter)."""
 
-    g_Na: Float[Array, ""] = parameter(
-        50.0,
+def maximal_conductance(default: float, what: str, fit_bounds: tuple[float, float]):
+    """Declare a maximal conductance (mS/cm^2, >= 0)."""
+    return parameter(
+        default,
         unit="mS/cm^2",
-        doc="maximal sodium conductance",
+        doc=f"maximal {what} conductance",
         minimum=0.0,
-        fit_bounds=(5.0, 200.0),
+        fit_bounds=fit_bounds,
     )
-    E_Na: Float[Array, ""] = parameter(
-        50.0, unit="mV", doc="sodium reversal potential", fit_bounds=(20.0, 80.0)
-    )
+
+
+class TraubMilesSodium(AbstractHHChannel):
+    """``I_Na = g_Na m^3 h (V - E_Na)`` with the Traub–Miles (1991) rates of
+    Pospischil et al. (2008), functions of ``u = V - V_T`` (mV), 1/ms at 36 degC:
+
+    - ``alpha_m = 0.32 (13 - u) / (exp((13 - u) / 4) - 1)``,
+      ``beta_m = 0.28 (u - 40) / (exp((u - 40) / 5) - 1)``
+    - ``alpha_h = 0.128 exp((17 - u) / 18)``,
+      ``beta_h = 4 / (1 + exp((40 - u) / 5))``
+
+    Q10 = 3. ``V_T`` is shared with :class:`TraubMilesPotassium` (one parameter).
+    Reference: Pospischil M et al. (2008) Biol Cybern 99:427; Traub RD, Miles R
+    (1991) Neuronal Networks of the Hippocampus; ModelDB 123623 (HH_traub.mod).
+    """
+
+    g_Na: Float[Array, ""] = maximal_conductance(50.0, "sodium", (5.0, 200.0))
+    E_Na: Float[Array, ""] = sodium_reversal(50.0)
     V_T: Float[Array, ""] = _threshold_shift(-55.0)
+    shift_m: Float[Array, ""] = shift_parameter("m")
+    tau_scale_m: Float[Array, ""] = tau_scale_parameter("m")
+    shift_h: Float[Array, ""] = shift_parameter("h")
+    tau_scale_h: Float[Array, ""] = tau_scale_parameter("h")
 
     gates: ClassVar[tuple[str, ...]] = ("m", "h")
     current_name: ClassVar[str] = "I_Na"
     shared_parameters: ClassVar[frozenset[str]] = frozenset({"V_T"})
-
-    def gate_rates(self, V, temperature):
-        phi = q10_factor(temperature, CORTICAL_REFERENCE_TEMPERATURE, 3.0)
-        u = V - self.V_T
-        return {
-            "m": GateRates(
-                phi * 1.28 * x_over_expm1((13.0 - u) / 4.0),
-                phi * 1.4 * x_over_expm1((u - 40.0) / 5.0),
-            ),
-            "h": GateRates(
-                phi * 0.128 * jnp.exp((17.0 - u) / 18.0),
-                phi * 4.0 * sigmoid((u - 40.0) / 5.0),
-            ),
-        }
-
-    def current(self, V, gates):
-        m = gates["m"]
-        return ohmic(self.g_Na, m * m * m * gates["h"], V, self.E_Na)
-
-
-class TraubMilesPotassium(AbstractChannel):
-    """Delayed rectifier ``I_K = g_K n^4 (V - E_K)`` with Traub–Miles rates of
-    ``V - V_T``. ``V_T`` is shared with the sodium current, ``E_K`` with the
-    M current."""
-
-    g_K: Float[Array, ""] = parameter(
-        5.0,
-        unit="mS/cm^2",
-        doc="maximal delayed-rectifier K conductance",
-        minimum=0.0,
-        fit_bounds=(0.5, 50.0),
+    ion: ClassVar[str | None] = "na"
+    conductance: ClassVar[str] = "g_Na"
+    reversal: ClassVar[str] = "E_Na"
+    q10: ClassVar[float] = 3.0
+    reference_temperature: ClassVar[float] = CORTICAL_REFERENCE_TEMPERATURE
+    voltage_offset: ClassVar[tuple[float, str] | None] = (1.0, "V_T")
+    kinetics: ClassVar[tuple[Gate, ...]] = (
+        Gate("m", 3, alpha=ExpLinear(1.28, 13.0, 4.0), beta=ExpLinear(1.4, 40.0, -5.0)),
+        Gate(
+            "h", 1, alpha=Exponential(0.128, 17.0, -18.0), beta=Sigmoid(4.0, 40.0, 5.0)
+        ),
     )
-    E_K: Float[Array, ""] = _potassium_reversal(-100.0)
+
+
+class TraubMilesPotassium(AbstractHHChannel):
+    """Delayed rectifier ``I_K = g_K n^4 (V - E_K)`` with the Traub–Miles rates of
+    Pospischil et al. (2008), ``u = V - V_T`` (mV), 1/ms at 36 degC:
+    ``alpha_n = 0.032 (15 - u) / (exp((15 - u) / 5) - 1)``,
+    ``beta_n = 0.5 exp((10 - u) / 40)``. Q10 = 3.
+
+    ``V_T`` is shared with the sodium current, ``E_K`` with the other K currents.
+    Reference: Pospischil et al. (2008); ModelDB 123623 (HH_traub.mod)."""
+
+    g_K: Float[Array, ""] = maximal_conductance(5.0, "delayed-rectifier K", (0.5, 50.0))
+    E_K: Float[Array, ""] = potassium_reversal(-100.0)
     V_T: Float[Array, ""] = _threshold_shift(-55.0)
+    shift_n: Float[Array, ""] = shift_parameter("n")
+    tau_scale_n: Float[Array, ""] = tau_scale_parameter("n")
 
     gates: ClassVar[tuple[str, ...]] = ("n",)
     current_name: ClassVar[str] = "I_K"
     shared_parameters: ClassVar[frozenset[str]] = frozenset({"V_T", "E_K"})
-
-    def gate_rates(self, V, temperature):
-        phi = q10_factor(temperature, CORTICAL_REFERENCE_TEMPERATURE, 3.0)
-        u = V - self.V_T
-        return {
-            "n": GateRates(
-                phi * 0.16 * x_over_expm1((15.0 - u) / 5.0),
-                phi * 0.5 * jnp.exp((10.0 - u) / 40.0),
-            )
-        }
-
-    def current(self, V, gates):
-        n2 = gates["n"] * gates["n"]
-        return ohmic(self.g_K, n2 * n2, V, self.E_K)
-
-
-class MCurrent(AbstractChannel):
-    """Slow non-inactivating K current ``I_M = g_M p (V - E_K)``:
-    ``p_inf = 1 / (1 + exp(-(V + 35) / 10))``,
-    ``tau_p = tau_max / (3.3 exp((V + 35) / 20) + exp(-(V + 35) / 20))``."""
-
-    g_M: Float[Array, ""] = parameter(
-        0.07,
-        unit="mS/cm^2",
-        doc="maximal M-current conductance",
-        minimum=0.0,
-        fit_bounds=(0.0, 1.0),
+    ion: ClassVar[str | None] = "k"
+    conductance: ClassVar[str] = "g_K"
+    reversal: ClassVar[str] = "E_K"
+    q10: ClassVar[float] = 3.0
+    reference_temperature: ClassVar[float] = CORTICAL_REFERENCE_TEMPERATURE
+    voltage_offset: ClassVar[tuple[float, str] | None] = (1.0, "V_T")
+    kinetics: ClassVar[tuple[Gate, ...]] = (
+        Gate(
+            "n", 4, alpha=ExpLinear(0.16, 15.0, 5.0), beta=Exponential(0.5, 10.0, -40.0)
+        ),
     )
+
+
+class MCurrent(AbstractHHChannel):
+    """Slow non-inactivating K current ``I_M = g_M p (V - E_K)`` (Yamada, Koch &
+    Adams 1989, as used by Pospischil et al. 2008), at 36 degC:
+    ``p_inf = 1 / (1 + exp(-(V + 35) / 10))``,
+    ``tau_p = tau_max / (3.3 exp((V + 35) / 20) + exp(-(V + 35) / 20))`` (ms).
+    Q10 = 2.3. ``tau_scale_p`` multiplies ``tau_max`` (keep one of them fixed
+    when fitting). Reference: Pospischil et al. (2008); ModelDB 123623
+    (IM_cortex.mod)."""
+
+    g_M: Float[Array, ""] = maximal_conductance(0.07, "M-current", (0.0, 1.0))
     tau_max: Float[Array, ""] = parameter(
         1000.0,
         unit="ms",
@@ -130,17 +144,25 @@ class MCurrent(AbstractChannel):
         strictly_positive=True,
         fit_bounds=(50.0, 3000.0),
     )
-    E_K: Float[Array, ""] = _potassium_reversal(-100.0)
+    E_K: Float[Array, ""] = potassium_reversal(-100.0)
+    shift_p: Float[Array, ""] = shift_parameter("p")
+    tau_scale_p: Float[Array, ""] = tau_scale_parameter("p")
 
     gates: ClassVar[tuple[str, ...]] = ("p",)
     current_name: ClassVar[str] = "I_M"
     shared_parameters: ClassVar[frozenset[str]] = frozenset({"E_K"})
-
-    def gate_rates(self, V, temperature):
-        phi = q10_factor(temperature, CORTICAL_REFERENCE_TEMPERATURE, 2.3)
-        x = (V + 35.0) / 20.0
-        tau = self.tau_max / (3.3 * jnp.exp(x) + jnp.exp(-x)) / phi
-        return {"p": GateRates.from_steady_state(sigmoid((V + 35.0) / 10.0), tau)}
-
-    def current(self, V, gates):
-        return ohmic(self.g_M, gates["p"], V, self.E_K)
+    ion: ClassVar[str | None] = "k"
+    conductance: ClassVar[str] = "g_M"
+    reversal: ClassVar[str] = "E_K"
+    q10: ClassVar[float] = 2.3
+    reference_temperature: ClassVar[float] = CORTICAL_REFERENCE_TEMPERATURE
+    kinetics: ClassVar[tuple[Gate, ...]] = (
+        Gate(
+            "p",
+            1,
+            inf=Sigmoid(1.0, -35.0, 10.0),
+            tau=Expression(
+                "tau_max / (3.3 * exp((v + 35) / 20) + exp(-(v + 35) / 20))"
+            ),
+        ),
+    )

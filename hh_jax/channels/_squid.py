@@ -2,6 +2,11 @@
 
 Voltages in mV with rest at -65 mV (the modern convention), rates in 1/ms at
 6.3 degC, scaled to other temperatures by ``3 ** ((T - 6.3) / 10)``.
+
+The six rate functions below are what the channels evaluate; each channel also
+declares them as rate forms (`kinetics`, NeuroML's standard HH forms) for the
+exporters, and a test checks that the two agree. These reference channels have
+no shift or time-constant-scale parameters.
 """
 
 from typing import ClassVar
@@ -12,6 +17,8 @@ from jaxtyping import Array, Float
 from .._numerics import q10_factor, sigmoid, x_over_expm1
 from .._parameter import parameter
 from ._base import AbstractChannel, GateRates, no_gates, ohmic
+from ._gates import Gate
+from ._rates import ExpLinear, Exponential, Sigmoid
 
 SQUID_Q10 = 3.0
 SQUID_REFERENCE_TEMPERATURE = 6.3  # degC
@@ -67,6 +74,25 @@ class SquidSodium(AbstractChannel):
 
     gates: ClassVar[tuple[str, ...]] = ("m", "h")
     current_name: ClassVar[str] = "I_Na"
+    ion: ClassVar[str | None] = "na"
+    conductance: ClassVar[str | None] = "g_Na"
+    reversal: ClassVar[str | None] = "E_Na"
+    q10: ClassVar[float | None] = SQUID_Q10
+    reference_temperature: ClassVar[float | None] = SQUID_REFERENCE_TEMPERATURE
+    kinetics: ClassVar[tuple[Gate, ...]] = (
+        Gate(
+            "m",
+            3,
+            alpha=ExpLinear(1.0, -40.0, 10.0),
+            beta=Exponential(4.0, -65.0, -18.0),
+        ),
+        Gate(
+            "h",
+            1,
+            alpha=Exponential(0.07, -65.0, -20.0),
+            beta=Sigmoid(1.0, -35.0, 10.0),
+        ),
+    )
 
     def gate_rates(self, V, temperature):
         phi = _squid_phi(temperature)
@@ -96,6 +122,19 @@ class SquidPotassium(AbstractChannel):
 
     gates: ClassVar[tuple[str, ...]] = ("n",)
     current_name: ClassVar[str] = "I_K"
+    ion: ClassVar[str | None] = "k"
+    conductance: ClassVar[str | None] = "g_K"
+    reversal: ClassVar[str | None] = "E_K"
+    q10: ClassVar[float | None] = SQUID_Q10
+    reference_temperature: ClassVar[float | None] = SQUID_REFERENCE_TEMPERATURE
+    kinetics: ClassVar[tuple[Gate, ...]] = (
+        Gate(
+            "n",
+            4,
+            alpha=ExpLinear(0.1, -55.0, 10.0),
+            beta=Exponential(0.125, -65.0, -80.0),
+        ),
+    )
 
     def gate_rates(self, V, temperature):
         phi = _squid_phi(temperature)
@@ -122,6 +161,8 @@ class Leak(AbstractChannel):
 
     gates: ClassVar[tuple[str, ...]] = ()
     current_name: ClassVar[str] = "I_L"
+    conductance: ClassVar[str | None] = "g_L"
+    reversal: ClassVar[str | None] = "E_L"
 
     def gate_rates(self, V, temperature):
         return no_gates()
