@@ -13,6 +13,7 @@ neuron needs them), which is several times faster than ``jax.vmap`` of
 ``method="diffrax"``); docs/performance.md has the measurements.
 """
 
+import dataclasses
 import math
 
 import equinox as eqx
@@ -21,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike, Float
 
+from ._checks import concrete
 from .model import PointNeuron, State, as_state
 from .simulate import DEFAULT_MAX_STEPS, simulate
 from .solvers import _batch as fast
@@ -49,11 +51,61 @@ def _split(tree, batched: bool):
 
 
 @eqx.filter_jit
-def _fast_chunk(model_b, model_s, stim_b, stim_s, y0_b, y0_s, ts, settings, grid):
+def _fast_chunk(
+    model_b, model_s, stim_b, stim_s, y0_b, y0_s, ts, settings, grid, active=None
+):
     model = eqx.combine(model_b, model_s)
     stimulus = eqx.combine(stim_b, stim_s)
     y0 = eqx.combine(y0_b, y0_s)
-    return fast.solve(model, stimulus, ts, y0, settings, grid)
+    return fast.solve(model, stimulus, ts, y0, settings, grid, active)
+
+
+def _fast(parts, model_s, stim_s, y0_s, ts, settings, grid):
+    """One chunk by a vectorised method. With concrete inputs, the neurons that
+    method "auto" flags are re-integrated adaptively by a second compiled call,
+    made (and compiled) only when there are any."""
+    concrete_inputs = all(
+        concrete(x) is not None
+        for x in jax.tree.leaves((parts, model_s, stim_s, y0_s, ts))
+        if eqx.is_array(x)
+    )
+    if settings.method != "auto" or grid is None or not concrete_inputs:
+        trace, _ = _fast_chunk(*_args(parts, model_s, stim_s, y0_s), ts, settings, grid)
+        return trace
+    settings = dataclasses.replace(settings, fallback_in_graph=False)
+    trace, flagged = _fast_chunk(
+        *_args(parts, model_s, stim_s, y0_s), ts, settings, grid
+    )
+    if not bool(np.any(np.asarray(flagged))):
+        return trace
+    again, _ = _fast_chunk(
+        *_args(parts, model_s, stim_s, y0_s), ts, settings, None, flagged
+    )
+    return _merge(trace, again, flagged)
+
+
+def _merge(trace: Trace, again: Trace, flagged) -> Trace:
+    """`trace` with the flagged members taken from `again` (same fields)."""
+
+    def pick(a, b):
+        if a is None:
+            return None
+        return jnp.where(flagged.reshape((-1,) + (1,) * (a.ndim - 1)), b, a)
+
+    fields = dict(
+        V=pick(trace.V, again.V),
+        gates={k: pick(v, again.gates[k]) for k, v in trace.gates.items()},
+        currents={k: pick(v, again.currents[k]) for k, v in trace.currents.items()},
+        status=pick(trace.status, again.status),
+        num_steps=pick(trace.num_steps, again.num_steps),
+        spikes=pick(trace.spikes, again.spikes),
+        spike_count=pick(trace.spike_count, again.spike_count),
+    )
+    return Trace(t=trace.t, method=trace.method, **fields)
+
+
+def _args(parts, model_s, stim_s, y0_s):
+    return parts[0], model_s, parts[1], stim_s, parts[2], y0_s
 
 
 @eqx.filter_jit
@@ -201,7 +253,15 @@ def simulate_batch(
             ts = ts.astype(jnp.result_type(float))
         _check_times(ts)
         settings = _settings(
-            method, dt, rtol, atol, max_steps, gates, currents, max_spikes, threshold,
+            method,
+            dt,
+            rtol,
+            atol,
+            max_steps,
+            gates,
+            currents,
+            max_spikes,
+            threshold,
             stimulus_batched,
         )
         grid = fast.host_grid(settings, ts, stimulus, chunk_size)
@@ -222,9 +282,7 @@ def simulate_batch(
                 parts[0], model_s, parts[1], stim_s, parts[2], y0_s, ts, options
             )
         else:
-            chunk = _fast_chunk(
-                parts[0], model_s, parts[1], stim_s, parts[2], y0_s, ts, settings, grid
-            )
+            chunk = _fast(parts, model_s, stim_s, y0_s, ts, settings, grid)
         chunks.append(chunk)
     if len(chunks) == 1:
         out = chunks[0]
@@ -253,7 +311,11 @@ def _settings(
     method, dt, rtol, atol, max_steps, gates, currents, max_spikes, threshold, batched
 ) -> "fast.Settings":
     if method in fast.FIXED or method == "auto":
-        dt = fast.DEFAULT_DT["tsit5" if method == "auto" else method] if dt is None else dt
+        dt = (
+            fast.DEFAULT_DT["tsit5" if method == "auto" else method]
+            if dt is None
+            else dt
+        )
         if not (isinstance(dt, int | float) and dt > 0):
             raise ValueError(f"`dt` must be a positive number of ms; got {dt!r}.")
     elif dt is not None:

@@ -117,9 +117,7 @@ def solve(
     f0 = lanes.rhs(y0, current(lanes, lo, N))
     h = initial_step(lanes, y0, f0, t, t_end, tableau.error_order, rtol, atol, hmax)
     n_saved = len(y0) if save_all else 1
-    out = tuple(
-        jnp.zeros((N, T), dtype).at[:, 0].set(y0[c]) for c in range(n_saved)
-    )
+    out = tuple(jnp.zeros((N, T), dtype).at[:, 0].set(y0[c]) for c in range(n_saved))
     if save_dVdt:
         out = out + (jnp.zeros((N, T), dtype).at[:, 0].set(f0[0]),)
     if max_spikes:

@@ -70,6 +70,12 @@ def _coefficient(leaf, e, per_lane):
     return leaf.reshape(-1)[e]
 
 
+def _along_lanes(c, ndim):
+    """A per-lane coefficient (N,) shaped to multiply an array (..., N) of `ndim`
+    dimensions (the lane axis last); a shared scalar as it is."""
+    return c if jnp.ndim(c) == 0 else c.reshape((1,) * (ndim - 1) + c.shape)
+
+
 def _contract(ct, sens_d, per_lane):
     """<ct, sensitivity> per lane (summed over all but the last axis) or in all."""
     parts = jax.tree.leaves(
@@ -128,7 +134,9 @@ def differentiable(plain, per_lane_of, reverse=None, prepare=None):
                 for d, (k, e, per_lane) in enumerate(directions):
                     c = _coefficient(lin[position[k]], e, per_lane)
                     total = jax.tree.map(
-                        lambda t, s, d=d, c=c: t + s[d] * c, total, sens
+                        lambda t, s, d=d, c=c: t + s[d] * _along_lanes(c, s.ndim - 1),
+                        total,
+                        sens,
                     )
                 return total
 
@@ -137,7 +145,9 @@ def differentiable(plain, per_lane_of, reverse=None, prepare=None):
                 for d, (k, e, per_lane) in enumerate(directions):
                     sens_d = jax.tree.map(lambda s, d=d: s[d], sens)
                     i = position[k]
-                    cts[i] = _add_at(cts[i], e, per_lane, _contract(ct, sens_d, per_lane))
+                    cts[i] = _add_at(
+                        cts[i], e, per_lane, _contract(ct, sens_d, per_lane)
+                    )
                 return cts
 
             t_out = linear_call(tangent, transpose, sens, lin)
@@ -164,7 +174,9 @@ def differentiable(plain, per_lane_of, reverse=None, prepare=None):
                     t = jax.tree.map(lambda x: x[0], t)
                     sens_d = jax.jvp(lambda q: plain(q)[0], (p,), (t,))[1]
                     i = position[k]
-                    cts[i] = _add_at(cts[i], e, per_lane, _contract(ct, sens_d, per_lane))
+                    cts[i] = _add_at(
+                        cts[i], e, per_lane, _contract(ct, sens_d, per_lane)
+                    )
                 return cts
 
             t_out = linear_call(tangent, transpose, (p, residuals), lin)

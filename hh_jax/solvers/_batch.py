@@ -61,6 +61,11 @@ class Settings:
     max_spikes: int
     threshold: float
     stimulus_batched: bool
+    # "auto": re-integrate flagged neurons inside the compiled function (under
+    # an outer jit/grad), else report them (``only`` = the flagged ones for a
+    # second call, None = all) and let the caller re-integrate them.
+    fallback_in_graph: bool = True
+    dVdt: bool = False  # save dV/dt (mV/ms) in currents["dVdt"] (implied by currents)
 
 
 def method_name(settings: Settings, grid) -> str:
@@ -80,8 +85,12 @@ def host_grid(settings: Settings, ts, stimulus, n_lanes: int):
         return None
     ts_np = concrete(ts)
     with jax.ensure_compile_time_eval():
-        jumps = concrete(stimulus.jump_times()) if not settings.stimulus_batched else (
-            concrete(jax.vmap(lambda s: jnp.atleast_1d(s.jump_times()))(stimulus))
+        jumps = (
+            concrete(stimulus.jump_times())
+            if not settings.stimulus_batched
+            else (
+                concrete(jax.vmap(lambda s: jnp.atleast_1d(s.jump_times()))(stimulus))
+            )
         )
     if ts_np is None or jumps is None:
         if settings.method == "auto":
@@ -101,9 +110,11 @@ def host_grid(settings: Settings, ts, stimulus, n_lanes: int):
 
 def _cast(tree, dtype):
     return jax.tree.map(
-        lambda x: x.astype(dtype)
-        if eqx.is_array(x) and jnp.issubdtype(x.dtype, jnp.floating)
-        else x,
+        lambda x: (
+            x.astype(dtype)
+            if eqx.is_array(x) and jnp.issubdtype(x.dtype, jnp.floating)
+            else x
+        ),
         tree,
     )
 
@@ -148,7 +159,7 @@ def _adaptive(lanes, y0, ts, settings: Settings, n_saved, active):
             save_dVdt=True,
             max_spikes=settings.max_spikes,
             threshold=settings.threshold,
-            active=active,
+            active=active > 0.5,
         )
         f = lambda x: x.astype(ts.dtype)  # noqa: E731
         aux = (f(sol.finished), f(sol.failed), f(sol.num_steps))
@@ -178,9 +189,7 @@ def _fixed_solve(lanes, y0, grid, settings: Settings, n_saved, tableau):
     f0 = _fixed.start_derivative(
         lanes, jnp.asarray(grid.t_start[0], y0[0].dtype), grid.h[0], y0
     )
-    ys = tuple(
-        jnp.concatenate([y0[c][None], s]).T for c, s in enumerate(out.saved)
-    )
+    ys = tuple(jnp.concatenate([y0[c][None], s]).T for c, s in enumerate(out.saved))
     dVdt = jnp.concatenate([f0[0][None], out.dVdt]).T
     spikes = count = None
     if settings.max_spikes:
@@ -195,9 +204,12 @@ def solve(
     y0: State,
     settings: Settings,
     grid,
-) -> Trace:
+    active=None,
+) -> tuple[Trace, jax.Array]:
     """Integrate a batch of N neurons (model fields scalar or (N,), y0 fields (N,)
-    or scalar) and return their Trace (arrays (N, T))."""
+    or scalar). Returns their Trace (arrays (N, T)) and the mask of neurons that
+    method "auto" flags for re-integration (all False once done in the graph).
+    With `active` (grid None: adaptive) only those neurons are integrated."""
     dtype = ts.dtype
     model = _cast(model, dtype)
     stimulus = _cast(stimulus, dtype)
@@ -218,9 +230,11 @@ def solve(
     lanes = Lanes.build(model, stimulus, settings.stimulus_batched, dtype)
     n_saved = len(y) if (settings.gates or settings.currents) else 1
 
+    flagged = jnp.zeros(N, bool)
     if grid is None:
+        mask = jnp.ones(N, bool) if active is None else active
         ys, dVdt, spikes, count, finished, failed, steps = _adaptive(
-            lanes, y, ts, settings, n_saved, jnp.ones(N, bool)
+            lanes, y, ts, settings, n_saved, mask
         )
     else:
         tableau = FIXED["tsit5" if settings.method == "auto" else settings.method]
@@ -230,8 +244,10 @@ def solve(
         finished = jnp.ones(N, bool)
         failed = jnp.zeros(N, bool)
         steps = jnp.full((N,), grid.n_steps, jnp.int32)
-        if settings.method == "auto":
-            bad = ~invalid & ~(error <= AUTO_ERROR_BOUND)
+        bad = ~invalid & ~(error <= AUTO_ERROR_BOUND)
+        if settings.method == "auto" and not settings.fallback_in_graph:
+            flagged = bad
+        elif settings.method == "auto":
 
             def redo(_):
                 return _adaptive(lanes, y, ts, settings, n_saved, bad)
@@ -263,8 +279,7 @@ def solve(
             failed = jnp.where(bad, again[5], failed)
             steps = jnp.where(bad, again[6], steps)
 
-    V = ys[0]
-    finite = jnp.all(jnp.isfinite(V), axis=-1)
+    finite = jnp.all(jnp.isfinite(ys[0]), axis=-1)
     status = jnp.where(
         finished,
         jnp.where(finite, Status.OK, Status.NON_FINITE),
@@ -273,21 +288,22 @@ def solve(
     status = jnp.where(invalid, Status.INVALID_INPUT, status).astype(jnp.int32)
     nan = lambda x: jnp.where(invalid[:, None], jnp.nan, x)  # noqa: E731
     ys = tuple(nan(x) for x in ys)
+    V = ys[0]
     gates = {g: ys[i + 1] for i, g in enumerate(names)} if settings.gates else {}
-    currents = {}
+    currents = {"dVdt": nan(dVdt)} if settings.dVdt else {}
     if settings.currents:
         states = State(ys[0], {g: ys[i + 1] for i, g in enumerate(names)})
         axes = jax.tree.map(lambda x: 0 if jnp.ndim(x) >= 1 else None, model)
-        currents = dict(jax.vmap(lambda m, s: m.currents(s), in_axes=(axes, 0))(
-            model, states
-        ))
+        currents = dict(
+            jax.vmap(lambda m, s: m.currents(s), in_axes=(axes, 0))(model, states)
+        )
         if settings.stimulus_batched:
             I_ext = jax.vmap(lambda s: jax.vmap(s)(ts))(stimulus)
         else:
             I_ext = jnp.broadcast_to(jax.vmap(stimulus)(ts), V.shape)
         currents["I_ext"] = I_ext.astype(dtype)
         currents["dVdt"] = nan(dVdt)
-    return Trace(
+    trace = Trace(
         t=ts,
         V=V,
         gates=gates,
@@ -298,3 +314,4 @@ def solve(
         spike_count=count,
         method=method_name(settings, grid),
     )
+    return trace, flagged

@@ -55,7 +55,9 @@ class Lanes(eqx.Module):
             jumps = jax.vmap(lambda s: jnp.atleast_1d(s.jump_times()))(stimulus)
         else:
             jumps = jnp.atleast_1d(stimulus.jump_times())
-        return cls(model, stimulus, _sorted_jumps(jumps, dtype), model.gate_names, batched)
+        return cls(
+            model, stimulus, _sorted_jumps(jumps, dtype), model.gate_names, batched
+        )
 
     @property
     def n_state(self) -> int:
@@ -70,7 +72,7 @@ class Lanes(eqx.Module):
             return jax.vmap(lambda s, u: s(u))(self.stimulus, t).astype(t.dtype)
         return jax.vmap(self.stimulus)(t).astype(t.dtype)
 
-    def rhs(self, y: Y, I_ext: Float[Array, " N"]) -> Y:
+    def rhs(self, y: Y, I_ext: Float[Array, "..."]) -> Y:
         """d/dt of every state variable (mV/ms, then 1/ms) under current `I_ext`."""
         state = self.state(y)
         rates = self.model.state_rates(state)

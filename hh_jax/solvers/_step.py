@@ -27,9 +27,12 @@ def inside(t, h):
 
 def rk_step(lanes: Lanes, tableau: Tableau, t, h, y, f, rtol, atol, materialize=True):
     """One explicit RK step of length `h` (a scalar shared by the lanes, or one per
-    lane, as `t`) from (t, y) with derivative `f` at the start. Returns (y_new, f_end, f_next, error): the
-    derivative at the end under this step's stimulus and under the next one's
-    (they differ at a discontinuity), and the RMS error estimate."""
+    lane, as `t`) from (t, y) with derivative `f` at the start.
+
+    Returns (y_new, f_end, f_next, error): the derivative at the end under this
+    step's stimulus and under the next one's (they differ at a discontinuity),
+    and the RMS error estimate of the embedded pair (0 without one).
+    `materialize`: run each stage in its own conditional branch (see below)."""
     N = y[0].shape[0]
     lo, hi = inside(t, h)
     ks = [f]
