@@ -248,6 +248,7 @@ def simulate_batch(
         raise ValueError(f"`chunk_size` must be >= 1; got {chunk_size}.")
     options = tuple(sorted(options.items()))
     if method != "diffrax":
+        ts_host = concrete(ts)  # before any jnp op (which traces under jit)
         ts = jnp.asarray(ts)
         if not jnp.issubdtype(ts.dtype, jnp.floating):
             ts = ts.astype(jnp.result_type(float))
@@ -264,7 +265,9 @@ def simulate_batch(
             threshold,
             stimulus_batched,
         )
-        grid = fast.host_grid(settings, ts, stimulus, chunk_size)
+        grid = fast.host_grid(
+            settings, ts if ts_host is None else ts_host, stimulus, chunk_size
+        )
     n_chunks = math.ceil(total / chunk_size)
     show = n_chunks > 1 if progress is None else progress
 

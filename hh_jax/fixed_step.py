@@ -148,7 +148,7 @@ def simulate_fixed(
         stimulus_batched=False,
         dVdt=True,
     )
-    grid = fast.host_grid(settings, ts, stimulus, 1)
+    grid = fast.host_grid(settings, ts_np, stimulus, 1)
     state = as_state(model, y0)
     batch = jnp.broadcast_shapes(
         *(jnp.shape(x) for x in jax.tree.leaves((model, state)))

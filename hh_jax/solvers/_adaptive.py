@@ -155,7 +155,7 @@ def solve(
         h_try = jnp.minimum(c.h, hmax)
         lands = h_try >= (stop - c.t) * (1 - 1e-9)
         t_new = jnp.where(lands, stop, c.t + h_try)
-        t_new = jnp.where(active, t_new, c.t)
+        t_new = jax.lax.stop_gradient(jnp.where(active, t_new, c.t))
         h_step = t_new - c.t
         y_new, f_new, f_next, err = rk_step(
             lanes, tableau, c.t, h_step, c.y, c.f, rtol, atol
@@ -177,11 +177,11 @@ def solve(
         # step the dynamics allow: keep the attempted size.
         h_next = jnp.where(accept & lands, jnp.maximum(h_next, h_try), h_next)
         h_next = jnp.where(active, h_next, c.h)
-        failed = c.failed | (
-            active
-            & ~accept
-            & ~(h_next > 4 * jnp.abs(jnp.nextafter(c.t, jnp.inf) - c.t))
-        )
+        # Step sizes are not differentiated: derivatives are those of the
+        # discrete solution on the steps taken.
+        h_next = jax.lax.stop_gradient(h_next)
+        ulp = 2 * jnp.finfo(h_next.dtype).eps * jnp.maximum(jnp.abs(c.t), 1.0)
+        failed = c.failed | (active & ~accept & ~(h_next > 4 * ulp))
 
         # Save points in (t, t_new] of accepted steps, by Hermite interpolation.
         def emit_cond(e):

@@ -105,7 +105,8 @@ def differentiable(plain, per_lane_of, reverse=None, prepare=None):
     of `outputs` (aux: diagnostics, float arrays, never differentiated).
 
     `per_lane_of(p)` gives, per leaf of p, True (one value per lane, the lane
-    axis first), False (shared) or None (never differentiated). `prepare(p)`
+    axis first), False (shared) or None (never differentiated). Every output
+    has the lane axis last. `prepare(p)`
     returns (outputs, aux, residuals) for `reverse(p, residuals, ct) -> cotangent
     of p`, the adjoint used when the sensitivities are too large to keep."""
 

@@ -83,8 +83,8 @@ def host_grid(settings: Settings, ts, stimulus, n_lanes: int):
     discontinuities are traced or too many for a shared grid."""
     if settings.method == "adaptive":
         return None
-    ts_np = concrete(ts)
     with jax.ensure_compile_time_eval():
+        ts_np = concrete(ts)
         jumps = (
             concrete(stimulus.jump_times())
             if not settings.stimulus_batched
@@ -165,10 +165,15 @@ def _adaptive(lanes, y0, ts, settings: Settings, n_saved, active):
         aux = (f(sol.finished), f(sol.failed), f(sol.num_steps))
         if settings.max_spikes:
             aux = aux + (f(sol.spike_count),)
-        return (sol.ys, sol.dVdt, sol.spikes), aux
+        # The lane axis last, as `differentiable` expects.
+        T = lambda x: None if x is None else x.T  # noqa: E731
+        return (tuple(T(x) for x in sol.ys), T(sol.dVdt), T(sol.spikes)), aux
 
     f = differentiable(plain, _adaptive_kinds)
     (ys, dVdt, spikes), aux = f((lanes, y0, ts, hmax, active.astype(ts.dtype)))
+    ys = tuple(x.T for x in ys)
+    dVdt = dVdt.T
+    spikes = None if spikes is None else spikes.T
     finished, failed, steps = (aux[0] > 0.5), (aux[1] > 0.5), aux[2]
     count = aux[3].astype(jnp.int32) if settings.max_spikes else None
     return ys, dVdt, spikes, count, finished, failed, steps.astype(jnp.int32)

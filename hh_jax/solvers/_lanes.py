@@ -126,16 +126,6 @@ class Lanes(eqx.Module):
         return jnp.take_along_axis(self.jumps, k[:, None], axis=1)[:, 0]
 
 
-def inside(t: Array, t_new: Array) -> tuple[Array, Array]:
-    """Bounds (lo, hi) strictly inside the step (t, t_new) where the stimulus is
-    evaluated, so that a step ending (or starting) on a discontinuity sees only the
-    current of its own interval, in float32 as in float64."""
-    h = t_new - t
-    lo = jnp.maximum(jnp.nextafter(t, t_new), t + 1e-7 * h)
-    hi = jnp.minimum(jnp.nextafter(t_new, t), t_new - 1e-7 * h)
-    return lo, jnp.maximum(hi, lo)
-
-
 def axpy(y: Y, h: Array, ks, coefficients) -> Y:
     """``y + h * sum_j coefficients[j] * ks[j]`` per component (zeros skipped)."""
     out = []
