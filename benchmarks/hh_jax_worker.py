@@ -7,8 +7,10 @@ are process-wide JAX settings, and compile times need a cold start).
 Kinds:
 - ``throughput``: W(N), V saved every 0.1 ms; first call (compile + run) and the
   best of a few steady calls.
-- ``accuracy``: W(101); spike times (located within steps by cubic Hermite
-  interpolation of V and dV/dt) compared with the DOP853 reference.
+- ``accuracy``: W(n) of the reference (W(1000) by default), V saved every
+  0.01 ms; spike times from that grid (cubic Hermite with the method's dV/dt,
+  the same interpolation for every method) and, where the method records them,
+  located inside the steps; both compared with the DOP853 1e-11 reference.
 - ``gradient``: reverse-mode gradient of a trace MSE over W(N) with respect to
   every neuron's g_Na, time relative to the forward solve, and peak memory.
 """
@@ -22,15 +24,27 @@ import time
 from pathlib import Path
 
 CONFIGS = {
-    # name: (method, dtype, dt or tolerance, devices)
-    "adaptive-f64": ("adaptive", "float64", None, 1),
-    "adaptive-tight-f64": ("adaptive", "float64", 1e-8, 1),
+    # name: (method, dtype, dt (fixed) or rtol = atol (adaptive), devices)
+    # simulate_batch with its defaults (method "auto"): the headline rows.
+    "batch-defaults-f64": ("auto", "float64", None, 1),
+    "batch-defaults-f32": ("auto", "float32", None, 1),
+    # The methods "auto" chose between, by the work-precision measurement.
+    "tsit5-f64-dt0.04": ("tsit5", "float64", 0.04, 1),
+    "tsit5-f64-dt0.0625": ("tsit5", "float64", 0.0625, 1),
+    "tsit5-f32-dt0.0625": ("tsit5", "float32", 0.0625, 1),
+    "tsit5-f32-dt0.1": ("tsit5", "float32", 0.1, 1),
+    "rk4-f64-dt0.015": ("rk4", "float64", 0.015, 1),
     "rk4-f64-dt0.025": ("rk4", "float64", 0.025, 1),
     "rk4-f64-dt0.05": ("rk4", "float64", 0.05, 1),
-    "rk4-f64-dt0.05-2dev": ("rk4", "float64", 0.05, 2),
     "rk4-f32-dt0.05": ("rk4", "float32", 0.05, 1),
-    "rk4-f32-dt0.05-2dev": ("rk4", "float32", 0.05, 2),
-    "rk4-f32-dt0.1": ("rk4", "float32", 0.1, 1),
+    "lanes-adaptive-f64-3e-8": ("adaptive", "float64", 3e-8, 1),
+    "lanes-adaptive-f64-1e-7": ("adaptive", "float64", 1e-7, 1),
+    "lanes-adaptive-f32-1e-6": ("adaptive", "float32", 1e-6, 1),
+    # jax.vmap(hh_jax.simulate): Diffrax Tsit5, the general path.
+    "diffrax-vmap-f64": ("diffrax", "float64", None, 1),
+    "diffrax-vmap-tight-f64": ("diffrax", "float64", 1e-8, 1),
+    "batch-defaults-f64-2dev": ("auto", "float64", None, 2),
+    "tsit5-f64-dt0.05": ("tsit5", "float64", 0.05, 1),
 }
 T_STOP, SAVE_DT, STIM = 120.0, 0.1, (10.0, 5.0, 105.0)
 
@@ -89,21 +103,22 @@ def main():
         mesh = Mesh(np.array(jax.devices()), ("batch",))
         g = jax.device_put(g, NamedSharding(mesh, PartitionSpec("batch")))
 
-    def forward(g, max_spikes=0):
+    def forward(g, max_spikes=0, ts=ts):
         model = hh.HodgkinHuxley(g_Na=g)
-        if method == "rk4":
-            return hh.simulate_fixed(model, stim, ts, dt=param, max_spikes=max_spikes)
-        tol = {} if param is None else dict(rtol=param, atol=param)
-        return hh.simulate_batch(
-            model,
-            stim,
-            ts,
-            gates=False,
-            currents=max_spikes > 0,
-            chunk_size=None,
-            progress=False,
-            **tol,
-        )
+        options = dict(gates=False, chunk_size=None, progress=False)
+        if method == "diffrax":
+            tol = {} if param is None else dict(rtol=param, atol=param)
+            return hh.simulate_batch(
+                model, stim, ts, method="diffrax", currents=max_spikes > 0,
+                **tol, **options,
+            )
+        if method in ("tsit5", "rk4"):
+            options.update(dt=param)
+        elif method == "adaptive":
+            options.update(rtol=param, atol=param)
+        if max_spikes:
+            options.update(max_spikes=max_spikes, currents=True)
+        return hh.simulate_batch(model, stim, ts, method=method, **options)
 
     record = dict(
         system="hh_jax",
@@ -117,15 +132,17 @@ def main():
         loadavg_at_start=list(os.getloadavg()),
     )
     if args.kind in ("throughput", "accuracy"):
-        spikes = 16 if args.kind == "accuracy" else 0
+        spikes = 24 if args.kind == "accuracy" else 0
+        if args.kind == "accuracy":
+            ts = np.asarray(ref["t"])  # the reference's 0.01 ms grid
         start = time.perf_counter()
-        trace = forward(g, spikes)
+        trace = forward(g, spikes, ts)
         trace.V.block_until_ready()
         first = time.perf_counter() - start
         times = []
         for _ in range(args.repeats):
             start = time.perf_counter()
-            forward(g, spikes).V.block_until_ready()
+            forward(g, spikes, ts).V.block_until_ready()
             times.append(time.perf_counter() - start)
             if sum(times) > 30:
                 break
@@ -136,23 +153,32 @@ def main():
             compile_s=max(first - wall, 0.0),
             throughput_neuron_ms_per_s=n * T_STOP / wall,
             wall_times=times,
+            trace_method=trace.method,
         )
         if args.kind == "accuracy":
-            if method == "rk4":
-                sim = np.asarray(trace.spikes, np.float64)
-            else:
-                c = trace.currents
-                dV = c["I_ext"] - c["I_Na"] - c["I_K"] - c["I_L"]  # C_m = 1 uF/cm^2
-                sim = np.asarray(hh.spike_times(ts, trace.V, dVdt=dV, max_spikes=16))
             sys.path.insert(0, str(Path(__file__).parent / "peers"))
             from driver import compare_spikes  # noqa: E402
 
-            record.update(compare_spikes(sim[:n], ref["spike_times"]))
+            c = trace.currents
+            if "dVdt" in c:
+                dV = np.asarray(c["dVdt"], np.float64)
+            else:  # Diffrax path: from the currents, C_m = 1 uF/cm^2
+                dV = np.asarray(c["I_ext"] - c["I_Na"] - c["I_K"] - c["I_L"])
+            V = np.asarray(trace.V, np.float64)
+            grid = np.asarray(hh.spike_times(ts, V, dVdt=dV, max_spikes=spikes))
+            record.update(compare_spikes(grid[:n], ref["spike_times"]))
             record["spike_method"] = (
-                "recorded during integration (Hermite within steps)"
-                if method == "rk4"
-                else "cubic Hermite with dV/dt on the 0.1 ms grid"
+                "cubic Hermite with dV/dt on the 0.01 ms save grid"
             )
+            record["max_abs_dV_mV"] = float(np.max(np.abs(V - ref["V"])))
+            if trace.spikes is not None:
+                inside = compare_spikes(
+                    np.asarray(trace.spikes, np.float64)[:n], ref["spike_times"]
+                )
+                record["in_step"] = {
+                    k: inside[k] for k in ("max_spike_err_ms", "count_errors")
+                }
+            record["status_ok"] = int(np.sum(np.asarray(trace.status) == 0))
     else:  # gradient of a trace MSE w.r.t. every neuron's g_Na
         target = forward(g).V
 
@@ -161,7 +187,9 @@ def main():
 
         grad = jax.jit(jax.grad(loss))
         fwd = jax.jit(lambda gg: forward(gg).V)
+        start = time.perf_counter()
         fwd(g).block_until_ready()  # compile the forward pass outside the timing
+        record["first_forward_call_s"] = time.perf_counter() - start
         rss0 = _peak_rss_mb()
         start = time.perf_counter()
         grad(g).block_until_ready()

@@ -7,6 +7,8 @@ to cancellation. :func:`x_over_expm1` is exact to rounding everywhere, for the v
 and for derivatives of any order, in float32 and float64.
 """
 
+import math
+
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
@@ -36,7 +38,7 @@ def _series(x: Array) -> Array:
     return 1.0 - 0.5 * x + x2 * even
 
 
-def _overflow_limit(dtype) -> float:
+def overflow_limit(dtype) -> float:
     """Largest x for which expm1(x) is finite in `dtype`, with a margin."""
     return 80.0 if jnp.finfo(dtype).bits <= 32 else 700.0
 
@@ -57,8 +59,30 @@ def x_over_expm1(x: Float[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
     x = jnp.asarray(x)
     small = jnp.abs(x) < _SERIES_RADIUS
     x_small = jnp.where(small, x, 0.0)
-    x_big = jnp.where(small, 1.0, jnp.minimum(x, _overflow_limit(x.dtype)))
+    x_big = jnp.where(small, 1.0, jnp.minimum(x, overflow_limit(x.dtype)))
     return jnp.where(small, _series(x_small), x_big / jnp.expm1(x_big))
+
+
+def x_over_exp_minus_one(
+    x: Float[ArrayLike, "*shape"], exp_x: Float[ArrayLike, "*shape"]
+) -> Float[Array, "*shape"]:
+    """``x / (exp_x - 1)`` with ``exp_x = exp(x)`` already computed (shared with
+    other rates), continued by its limit 1 at ``x = 0``.
+
+    The same piecewise definition as :func:`x_over_expm1` (Bernoulli series for
+    ``|x| < 0.5``, where ``exp_x - 1`` would cancel), without a transcendental
+    function of its own: a rate that shares its exponent with others (the squid
+    alpha_m, alpha_n, beta_h) reuses one ``exp``. Outside the series radius
+    ``exp_x - 1`` loses at most ~2.5 ulp to the subtraction. The caller bounds
+    `x` (and so `exp_x`) against overflow.
+    """
+    x, exp_x = jnp.asarray(x), jnp.asarray(exp_x)
+    small = jnp.abs(x) < _SERIES_RADIUS
+    x_small = jnp.where(small, x, 0.0)
+    x_big = jnp.where(small, 1.0, x)
+    # The unselected branch sees exp(1) - 1, not 0: finite value and gradient.
+    denominator = jnp.where(small, math.e - 1.0, exp_x - 1.0)
+    return jnp.where(small, _series(x_small), x_big / denominator)
 
 
 def sigmoid(x: Float[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:

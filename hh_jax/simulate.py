@@ -121,8 +121,10 @@ def _invalid_state(y0: State, model: PointNeuron | None = None) -> Array:
     return bad
 
 
-def _adjoint(adjoint) -> dfx.AbstractAdjoint:
-    if adjoint is None or adjoint == "reverse":
+def _adjoint(adjoint) -> dfx.AbstractAdjoint | None:
+    if adjoint is None:
+        return None  # both modes: see _simulate_both_modes
+    if adjoint == "reverse":
         return dfx.RecursiveCheckpointAdjoint()
     if adjoint == "forward":
         return dfx.ForwardMode()
@@ -168,9 +170,10 @@ def simulate(
     - `dt0`: initial step in ms (``None``: chosen automatically).
     - `gates`, `currents`: save the gating variables; save each channel current and
       the applied current ``I_ext`` (uA/cm^2).
-    - `adjoint`: ``"reverse"`` (checkpointed reverse mode, for ``jax.grad``; the
-      default) or ``"forward"`` (for ``jax.jacfwd``/``jax.jvp``), or any Diffrax
-      adjoint.
+    - `adjoint`: ``None`` (default): ``jax.grad``/``jax.vjp`` use Diffrax's
+      checkpointed reverse mode and ``jax.jacfwd``/``jax.jvp`` its forward mode,
+      whichever is asked for. ``"reverse"`` or ``"forward"`` fix one of them
+      (the other mode then fails), or pass any Diffrax adjoint.
     - `throw`: raise on failure or invalid input. With ``throw=False`` (use it under
       ``vmap``) each member reports its own ``status`` instead and invalid members
       hold NaN, without affecting the others.
@@ -228,7 +231,65 @@ def simulate(
 
 
 @eqx.filter_jit
-def _simulate(
+def _simulate(model, stimulus, ts, y0, *, adjoint, **options) -> Trace:
+    if adjoint is not None:
+        return _solve(model, stimulus, ts, y0, adjoint=adjoint, **options)
+    return _simulate_both_modes(model, stimulus, ts, y0, **options)
+
+
+def _simulate_both_modes(model, stimulus, ts, y0, **options) -> Trace:
+    """The solve with both derivative modes: a custom JVP whose tangent is Diffrax's
+    forward mode and whose transpose (``jax.grad``) is Diffrax's
+    RecursiveCheckpointAdjoint (:mod:`hh_jax.solvers._linear`). Costs one more
+    solve than a single-mode adjoint: the primal is computed on its own."""
+    from .solvers._linear import fill_tangents, linear_call, nonzero_tangents
+
+    dynamic, static = eqx.partition((model, stimulus, ts, y0), eqx.is_inexact_array)
+
+    int_dtypes = {}
+
+    def run(dynamic, adjoint):
+        m, st, t, y = eqx.combine(dynamic, static)
+        trace = _solve(m, st, t, y, adjoint=adjoint, **options)
+        floats, ints = eqx.partition(trace, eqx.is_inexact_array)
+        int_dtypes["tree"] = jax.tree.map(lambda x: x.dtype, ints)
+        # Integers (status, step counts) ride along as floats: no derivative.
+        ints = jax.tree.map(lambda x: x.astype(ts.dtype), ints)
+        return floats, ints, ints
+
+    reverse = dfx.RecursiveCheckpointAdjoint()
+
+    @jax.custom_jvp
+    def solve(dynamic):
+        floats, as_float, _ = run(dynamic, reverse)
+        return floats, as_float
+
+    def rule(primals, tangents):
+        (dynamic,), (tangent_in,) = primals, tangents
+        mask, lin, _ = nonzero_tangents(tangent_in)
+        floats, as_float, _ = run(dynamic, reverse)
+
+        def tangent(dynamic, lin):
+            full = fill_tangents(mask, lin, dynamic)
+            return jax.jvp(lambda d: run(d, dfx.ForwardMode())[0], (dynamic,), (full,))[
+                1
+            ]
+
+        def transpose(dynamic, ct):
+            _, vjp = jax.vjp(lambda d: run(d, reverse)[0], dynamic)
+            (g,) = vjp(ct)
+            return [x for x, m in zip(jax.tree.leaves(g), mask) if m]
+
+        t_floats = linear_call(tangent, transpose, dynamic, lin)
+        return (floats, as_float), (t_floats, jax.tree.map(jnp.zeros_like, as_float))
+
+    solve.defjvp(rule, symbolic_zeros=True)
+    floats, as_float = solve(dynamic)
+    ints = jax.tree.map(lambda x, d: x.astype(d), as_float, int_dtypes["tree"])
+    return eqx.combine(floats, ints)
+
+
+def _solve(
     model: PointNeuron,
     stimulus: AbstractStimulus,
     ts: Float[Array, " T"],

@@ -54,7 +54,9 @@ class Trace(eqx.Module):
     - `num_steps`: accepted solver steps per neuron.
     - `spikes`, `spike_count`: spike times (ms, NaN-padded) and counts recorded
       during integration, when the integrator was asked to (``simulate_fixed``
-      with `max_spikes`); else None.
+      or ``simulate_batch`` with `max_spikes`); else None.
+    - `method`: the integration method used, in words (``simulate_batch`` says
+      which one ``method="auto"`` chose); None where not recorded.
     """
 
     t: Float[Array, "... T"]
@@ -65,6 +67,7 @@ class Trace(eqx.Module):
     num_steps: Int[Array, "*batch"]
     spikes: Float[Array, "*batch S"] | None = None
     spike_count: Int[Array, "*batch"] | None = None
+    method: str | None = eqx.field(static=True, default=None)
 
     def __getattr__(self, name: str):
         if name.startswith("_") or name in type(self).__dataclass_fields__:

@@ -9,12 +9,14 @@ exporters, and a test checks that the two agree. These reference channels have
 no shift or time-constant-scale parameters.
 """
 
+import math
 from typing import ClassVar
 
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._numerics import q10_factor, sigmoid, x_over_expm1
+from .._numerics import overflow_limit, q10_factor, x_over_exp_minus_one
 from .._parameter import parameter
 from ._base import AbstractChannel, GateRates, no_gates, ohmic
 from ._gates import Gate
@@ -28,34 +30,70 @@ def _squid_phi(temperature):
     return q10_factor(temperature, SQUID_REFERENCE_TEMPERATURE, SQUID_Q10)
 
 
+# The six rates share their exponentials. alpha_m, alpha_n and beta_h are functions
+# of exp(-(V + 40) / 10), exp(-(V + 55) / 10) and exp(-(V + 35) / 10): one exponential
+# times constants. beta_m, alpha_h and beta_n are exp(-(V + 65) / 18), / 20 and / 80:
+# the powers 40, 36 and 9 of b = exp(-(V + 65) / 720). So the whole set costs two
+# `exp` instead of six transcendental functions; each function below builds on the
+# same shared terms, which XLA computes once when several rates are evaluated
+# together (as in a channel's `gate_rates`). The cost in accuracy: the slow
+# rates carry ~40 ulp (beta_m), ~36 ulp (alpha_h), ~9 ulp (beta_n) of relative
+# error instead of a few (measured in tests/test_rates.py); alpha_m and alpha_n stay
+# exact to rounding, with exact values and derivatives at their 0/0 points.
+
+
+def _fast_exponent(V):
+    """``exp(-(V + 40) / 10)``, with the exponent bounded so that the largest
+    multiple used (``e^0.5`` for beta_h) cannot overflow: the bound is reached only
+    below -835 mV (float32) or -7035 mV (float64), where alpha_m, alpha_n and beta_h
+    are already below 1e-33."""
+    x = -(V + 40.0) / 10.0
+    return jnp.exp(jnp.minimum(x, overflow_limit(x.dtype) - 0.5))
+
+
+def _slow_powers(V):
+    """``(b^9, b^36, b^40)`` for ``b = exp(-(V + 65) / 720)``: exp(-(V + 65) / 80),
+    exp(-(V + 65) / 20) and exp(-(V + 65) / 18), by repeated squaring."""
+    # The barrier keeps XLA's simplifier from rewriting exp(a) * exp(a) back into
+    # exp(2 a), which would bring the exponentials back (checked in the HLO).
+    b = jax.lax.optimization_barrier(jnp.exp(-(V + 65.0) / 720.0))
+    b2 = b * b
+    b4 = b2 * b2
+    b9 = b4 * b4 * b
+    b18 = b9 * b9
+    b36 = b18 * b18
+    return b9, b36, b36 * b4
+
+
 def alpha_m(V: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
     """``0.1 (V + 40) / (1 - exp(-(V + 40) / 10))`` in 1/ms; exact at -40 mV."""
-    return x_over_expm1(-(V + 40.0) / 10.0)
+    return x_over_exp_minus_one(-(V + 40.0) / 10.0, _fast_exponent(V))
 
 
 def beta_m(V: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
     """``4 exp(-(V + 65) / 18)`` in 1/ms."""
-    return 4.0 * jnp.exp(-(V + 65.0) / 18.0)
+    return 4.0 * _slow_powers(V)[2]
 
 
 def alpha_h(V: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
     """``0.07 exp(-(V + 65) / 20)`` in 1/ms."""
-    return 0.07 * jnp.exp(-(V + 65.0) / 20.0)
+    return 0.07 * _slow_powers(V)[1]
 
 
 def beta_h(V: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
     """``1 / (1 + exp(-(V + 35) / 10))`` in 1/ms."""
-    return sigmoid((V + 35.0) / 10.0)
+    return 1.0 / (1.0 + math.exp(0.5) * _fast_exponent(V))
 
 
 def alpha_n(V: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
     """``0.01 (V + 55) / (1 - exp(-(V + 55) / 10))`` in 1/ms; exact at -55 mV."""
-    return 0.1 * x_over_expm1(-(V + 55.0) / 10.0)
+    exp_x = math.exp(-1.5) * _fast_exponent(V)
+    return 0.1 * x_over_exp_minus_one(-(V + 55.0) / 10.0, exp_x)
 
 
 def beta_n(V: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
     """``0.125 exp(-(V + 65) / 80)`` in 1/ms."""
-    return 0.125 * jnp.exp(-(V + 65.0) / 80.0)
+    return 0.125 * _slow_powers(V)[0]
 
 
 class SquidSodium(AbstractChannel):
