@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 # SWC structure identifiers (the SWC standard) and the section names NEURON's
 # Import3d gives them.
@@ -43,8 +44,8 @@ class Section:
 
     name: str
     kind: int
-    points: np.ndarray
-    diams: np.ndarray
+    points: npt.ArrayLike
+    diams: npt.ArrayLike
     parent: int = -1
     parent_x: float = 1.0
 
