@@ -21,6 +21,7 @@ from ._morphology import Morphology as Morphology
 from ._morphology import Section as Section
 from ._propagation import arrival_times as arrival_times
 from ._propagation import conduction_velocity as conduction_velocity
+from ._propagation import first_crossings as first_crossings
 from ._propagation import fit_length_constant as fit_length_constant
 from ._propagation import initiation_site as initiation_site
 from ._propagation import length_constant as length_constant

@@ -136,8 +136,11 @@ class Layout:
     _schedules: dict = dataclasses.field(repr=False, default_factory=dict)
 
     def __post_init__(self):
+        # Identity (hash, ==) is the topology: a compiled simulation depends on it
+        # alone, while areas and resistances are the Cable's array fields. Cables
+        # of another diameter or resistivity on the same nodes share compilations.
         h = hashlib.sha1()
-        for a in (self.parent, self.section, self.x, self.area, self.axial):
+        for a in (self.parent, self.section, self.x):
             h.update(np.ascontiguousarray(a).tobytes())
         h.update(repr(self.nseg).encode())
         object.__setattr__(self, "_digest", h.hexdigest())

@@ -1,9 +1,9 @@
 """Propagation measures: arrival times, conduction velocity, initiation site, and
 passive attenuation (length constants).
 
-Arrival times are interpolated threshold crossings (:func:`hh_jax.spike_times`,
-a cubic through the samples around the crossing, differentiable with respect to
-V), so velocities can be differentiated with respect to any cable parameter.
+Arrival times are interpolated threshold crossings (a cubic through the four
+samples around the crossing, differentiable with respect to V), so velocities can
+be differentiated with respect to any cable parameter.
 """
 
 import jax
@@ -12,17 +12,72 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from ..model import PointNeuron, State
-from ..spikes import spike_times
 from ._cable import Cable, Position
 from ._solver import CableTrace
 
 UM_PER_MS_TO_M_PER_S = 1e-3
 
 
+def _lagrange(t, nodes, values):
+    """Value at `t` of the cubic through (nodes[..., i], values[..., i])."""
+    total = jnp.zeros_like(t)
+    for i in range(4):
+        basis = jnp.ones_like(t)
+        for j in range(4):
+            if j != i:
+                basis = basis * (t - nodes[..., j]) / (nodes[..., i] - nodes[..., j])
+        total = total + values[..., i] * basis
+    return total
+
+
+def first_crossings(
+    t: Float[ArrayLike, " T"], V: Float[ArrayLike, "*rows T"], threshold: float = 0.0
+) -> Float[Array, "*rows"]:
+    """Time (ms) of the first upward crossing of `threshold` (mV) along the last
+    axis of `V` (sampled at `t`, ms; at least 4 samples): the root of the cubic
+    through the four samples around the crossing (Newton from the linear guess),
+    differentiable with respect to V by the implicit-function rule. NaN where V
+    never crosses."""
+    t, V = jnp.asarray(t), jnp.asarray(V)
+    T = V.shape[-1]
+    if T < 4 or t.shape != (T,):
+        raise ValueError("`t` (1-D) and `V` need the same number (>= 4) of samples.")
+    return _first_crossings(t, V, threshold)
+
+
+@jax.jit
+def _first_crossings(t, V, threshold):
+    T = V.shape[-1]
+    up = (V[..., :-1] < threshold) & (V[..., 1:] >= threshold)
+    k = jnp.argmax(up, axis=-1)
+    start = jnp.clip(k - 1, 0, T - 4)
+    window = start[..., None] + jnp.arange(4)
+    nodes = t[window]
+    values = jnp.take_along_axis(V, window, axis=-1) - threshold
+    t_k, t_k1 = t[k], t[k + 1]
+    v_k = jnp.take_along_axis(V, k[..., None], axis=-1)[..., 0] - threshold
+    v_k1 = jnp.take_along_axis(V, k[..., None] + 1, axis=-1)[..., 0] - threshold
+    span = jnp.where(v_k1 == v_k, 1.0, v_k1 - v_k)
+    guess = t_k + (t_k1 - t_k) * jnp.clip(-v_k / span, 0.0, 1.0)
+
+    def newton(x):
+        value, slope = jax.jvp(
+            lambda y: _lagrange(y, nodes, values), (x,), (jnp.ones_like(x),)
+        )
+        x = x - value / jnp.where(slope == 0, 1.0, slope)
+        return jnp.clip(x, t_k, t_k1)
+
+    x = jax.lax.stop_gradient(guess)
+    for _ in range(4):
+        x = jax.lax.stop_gradient(newton(x))
+    x = newton(x)  # one step from a constant point: the implicit derivative
+    return jnp.where(jnp.any(up, axis=-1), x, jnp.nan)
+
+
 def arrival_times(trace: CableTrace, threshold: float = 0.0) -> Float[Array, " R"]:
     """First upward crossing of `threshold` (mV) at each recorded node, ms
-    (NaN where V never crosses)."""
-    return spike_times(trace.t, trace.V, threshold, max_spikes=1)[..., 0]
+    (NaN where V never crosses); see :func:`first_crossings`."""
+    return first_crossings(trace.t, trace.V, threshold)
 
 
 def _row(trace: CableTrace, cable: Cable, position) -> int:
