@@ -120,6 +120,54 @@ def test_swc_sections_and_segments_match_import3d(nrn):
         )
 
 
+# Somas as NEURON's Import3d reads them: a chain of soma points with children at
+# its ends and in its middle, a type change without a branch, a parent that is not
+# the previous line; and a three-point soma centred on the root.
+CHAIN_SOMA = """
+1 1 0 0 0 5 -1
+2 1 0 5 0 6 1
+3 1 0 10 0 5 2
+4 3 0 15 0 2 3
+5 3 0 40 0 2 4
+6 3 5 0 0 1 1
+7 3 30 0 0 1 6
+8 2 0 -5 0 1 2
+9 2 0 -50 0 1 8
+10 3 0 60 0 1.5 5
+11 4 0 80 0 1.5 10
+12 4 0 100 0 1.5 11
+"""
+THREE_POINT_SOMA = """
+1 1 0 0 0 5 -1
+2 1 0 -5 0 5 1
+3 1 0 5 0 5 1
+4 3 0 5 0 2 3
+5 3 0 40 0 2 4
+6 2 0 -5 0 1 2
+7 2 0 -50 0 1 6
+"""
+
+
+@pytest.mark.parametrize("text", [CHAIN_SOMA, THREE_POINT_SOMA], ids=["chain", "3pt"])
+def test_swc_soma_conventions_match_import3d(nrn, tmp_path, text):
+    path = tmp_path / "cell.swc"
+    path.write_text(text)
+    morphology = hc.load_swc(path)
+    sections = _import3d(nrn, path)
+    assert len(sections) == len(morphology)
+    for sec in sections:
+        ours = morphology.sections[morphology.index(sec.name())]
+        xyz, diams = _points(sec)
+        np.testing.assert_allclose(ours.points, xyz, atol=1e-5)
+        np.testing.assert_allclose(ours.diams, diams, rtol=1e-6)
+        parent = sec.parentseg()
+        if parent is None:
+            assert ours.parent == -1
+        else:
+            assert morphology.sections[ours.parent].name == parent.sec.name()
+            assert ours.parent_x == pytest.approx(parent.x)
+
+
 def test_tapered_section_with_a_step_in_diameter(nrn):
     # Frustums, a zero-length step from 4 to 2 um (an annulus of membrane) that
     # falls on a segment boundary for nseg = 4, and segments that split pieces;

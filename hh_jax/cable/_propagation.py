@@ -18,16 +18,24 @@ from ._solver import CableTrace
 UM_PER_MS_TO_M_PER_S = 1e-3
 
 
-def _lagrange(t, nodes, values):
-    """Value at `t` of the cubic through (nodes[..., i], values[..., i])."""
-    total = jnp.zeros_like(t)
-    for i in range(4):
-        basis = jnp.ones_like(t)
-        for j in range(4):
-            if j != i:
-                basis = basis * (t - nodes[..., j]) / (nodes[..., i] - nodes[..., j])
-        total = total + values[..., i] * basis
-    return total
+def _newton_form(nodes, values):
+    """Coefficients of the cubic through (nodes[..., i], values[..., i]) in
+    Newton's form, ``a0 + a1 (t - x0) + a2 (t - x0)(t - x1) + a3 (...)(t - x2)``."""
+    x = [nodes[..., i] for i in range(4)]
+    d = [values[..., i] for i in range(4)]
+    coefficients = [d[0]]
+    for level in range(1, 4):
+        d = [(d[i + 1] - d[i]) / (x[i + level] - x[i]) for i in range(4 - level)]
+        coefficients.append(d[0])
+    return x, coefficients
+
+
+def _cubic(t, x, a):
+    """Value and slope at `t` of the cubic in Newton form."""
+    u0, u1, u2 = t - x[0], t - x[1], t - x[2]
+    value = a[0] + u0 * (a[1] + u1 * (a[2] + u2 * a[3]))
+    slope = a[1] + a[2] * (u0 + u1) + a[3] * (u1 * u2 + u0 * u2 + u0 * u1)
+    return value, slope
 
 
 def first_crossings(
@@ -51,7 +59,7 @@ def _first_crossings(t, V, threshold):
     up = (V[..., :-1] < threshold) & (V[..., 1:] >= threshold)
     k = jnp.argmax(up, axis=-1)
     start = jnp.clip(k - 1, 0, T - 4)
-    window = start[..., None] + jnp.arange(4)
+    window = start[..., None] + jnp.arange(4).reshape((1,) * start.ndim + (4,))
     nodes = t[window]
     values = jnp.take_along_axis(V, window, axis=-1) - threshold
     t_k, t_k1 = t[k], t[k + 1]
@@ -60,10 +68,10 @@ def _first_crossings(t, V, threshold):
     span = jnp.where(v_k1 == v_k, 1.0, v_k1 - v_k)
     guess = t_k + (t_k1 - t_k) * jnp.clip(-v_k / span, 0.0, 1.0)
 
+    x_nodes, coefficients = _newton_form(nodes, values)
+
     def newton(x):
-        value, slope = jax.jvp(
-            lambda y: _lagrange(y, nodes, values), (x,), (jnp.ones_like(x),)
-        )
+        value, slope = _cubic(x, x_nodes, coefficients)
         x = x - value / jnp.where(slope == 0, 1.0, slope)
         return jnp.clip(x, t_k, t_k1)
 

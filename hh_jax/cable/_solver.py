@@ -22,7 +22,6 @@ recomputes each save interval (checkpointing), forward mode and ``vmap`` apply.
 """
 
 from collections.abc import Sequence
-from typing import Literal
 
 import equinox as eqx
 import jax
@@ -39,7 +38,6 @@ from ._cable import Cable, Position
 from ._grid import gate_intervals, time_grid
 from ._tree import tree_solve
 
-Method = Literal["crank_nicolson", "backward_euler"]
 _METHODS = ("crank_nicolson", "backward_euler")
 NA_TO_UA = 1e-3
 UM2_TO_CM2 = 1e-8
@@ -208,10 +206,10 @@ def _as_injections(injections) -> tuple[Injection, ...]:
 def simulate_cable(
     cable: Cable,
     injections: "Injection | Sequence[Injection] | None",
-    ts: Float[ArrayLike, " T"],
+    ts: Float[ArrayLike, " T"] | Sequence[float],
     *,
     dt: float = 0.025,
-    method: Method = "crank_nicolson",
+    method: str = "crank_nicolson",
     record: "Sequence[Position | float] | None" = None,
     v_init: float = -65.0,
     y0: State | None = None,

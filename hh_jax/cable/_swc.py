@@ -25,6 +25,7 @@ the same sections, 3-D points and connections in both:
   branch points).
 """
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -126,12 +127,15 @@ def parse_swc(text: str, *, source: str = "<swc>") -> Morphology:
     # soma chain), parent point id, x on the parent for "inside").
     pending: list[tuple[int, int, str, int | None, float]] = []
 
-    def name_for(kind):
+    first_line: list[int] = []  # file line of each section's first own point
+
+    def name_for(kind):  # a placeholder, renumbered at the end
         n = counters.get(kind, 0)
         counters[kind] = n + 1
         return f"{kind_name(kind)}[{n}]"
 
     def add_section(ids, kind, parent, parent_x, pre=None):
+        first_line.append(pts.line[ids[0]])
         xyz = [pts.xyz[i] for i in ids]
         diams = [pts.diam(i) for i in ids]
         if pre is not None:
@@ -154,6 +158,7 @@ def parse_swc(text: str, *, source: str = "<swc>") -> Morphology:
     soma_children = [c for c in pts.children[root] if pts.kind[c] == SOMA]
     if root_kind == SOMA and not soma_children:
         # Single-point soma: a cylinder 2r long and 2r wide, centred on the point.
+        first_line.append(pts.line[root])
         c, r = pts.xyz[root], pts.radius[root]
         offsets = np.array([[-r, 0.0, 0.0], [0.0, 0.0, 0.0], [r, 0.0, 0.0]])
         sections.append(
@@ -214,7 +219,21 @@ def parse_swc(text: str, *, source: str = "<swc>") -> Morphology:
             else:  # interior point of a soma chain
                 x = float(arc[at + offset] / arc[-1])
                 pending.append((child, index, "inside", ids[at], x))
-    return Morphology(tuple(sections))
+    return Morphology(tuple(_numbered(sections, first_line)))
+
+
+def _numbered(sections, first_line):
+    """Name the sections of each type in the file order of their first points, as
+    Import3d does (``dend[0]`` starts earliest in the file)."""
+    names = {}
+    for kind in {s.kind for s in sections}:
+        mine = sorted(
+            (i for i, s in enumerate(sections) if s.kind == kind),
+            key=lambda i: first_line[i],
+        )
+        for n, i in enumerate(mine):
+            names[i] = f"{kind_name(kind)}[{n}]"
+    return [dataclasses.replace(s, name=names[i]) for i, s in enumerate(sections)]
 
 
 def _attachment(pts, parent_section, via, start, how):

@@ -18,6 +18,7 @@ the tree's height in steps, differentiable in both modes and batched by ``vmap``
 """
 
 import dataclasses
+import functools
 import hashlib
 import heapq
 
@@ -172,6 +173,7 @@ class TreeSchedule:
         return cls(n=n, root=int(root), eliminate=table(elim), substitute=table(subst))
 
 
+@functools.partial(jax.jit, static_argnums=0)
 def tree_solve(
     schedule: TreeSchedule,
     diag: Float[Array, " N"],
