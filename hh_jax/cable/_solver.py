@@ -116,8 +116,8 @@ def _integrate(
     starts: Float[Array, "I K"],
     steps: Float[Array, "I K"],
     gsteps: Float[Array, "I K"],
-    V0: Float[Array, " N"],
-    gates0: tuple[Float[Array, " N"], ...],
+    v_init: Float[Array, ""],
+    y0: State | None,
     inject_at: tuple[int, ...],
     record: tuple[int, ...],
     method: str,
@@ -136,6 +136,14 @@ def _integrate(
     inject_at_idx = np.asarray(inject_at, dtype=np.int32)
     record_idx = np.asarray(record, dtype=np.int32)
     schedule = layout.schedule(width)
+    n = layout.num_nodes
+    dtype = steps.dtype
+    if y0 is None:  # every node at v_init, gates at their steady state
+        y0 = steady_state(neuron, jnp.full((n,), v_init, dtype))
+    V0 = jnp.broadcast_to(jnp.asarray(y0.V, dtype), (n,))
+    gates0 = tuple(
+        jnp.broadcast_to(jnp.asarray(y0.gates[g], dtype), (n,)) for g in names
+    )
 
     def step(carry, t, h, hg):
         V, gates = carry
@@ -286,29 +294,19 @@ def simulate_cable(
     dtype = jnp.asarray(ts).dtype
     if not jnp.issubdtype(dtype, jnp.floating):
         dtype = jnp.result_type(float)
-    n = cable.num_nodes
-    if y0 is None:
-        state = steady_state(cable.neuron, jnp.full((n,), v_init, dtype))
-    else:
-        state = y0
-        if set(state.gates) != set(cable.neuron.gate_names):
-            raise ValueError(
-                f"`y0` has gates {sorted(state.gates)}; the cable's neuron has "
-                f"{list(cable.neuron.gate_names)}."
-            )
-    V0 = jnp.broadcast_to(jnp.asarray(state.V, dtype), (n,))
-    gates0 = tuple(
-        jnp.broadcast_to(jnp.asarray(state.gates[g], dtype), (n,))
-        for g in cable.neuron.gate_names
-    )
+    if y0 is not None and set(y0.gates) != set(cable.neuron.gate_names):
+        raise ValueError(
+            f"`y0` has gates {sorted(y0.gates)}; the cable's neuron has "
+            f"{list(cable.neuron.gate_names)}."
+        )
     V, final, status = _integrate(
         cable,
         stimuli,
         jnp.asarray(starts, dtype),
         jnp.asarray(steps, dtype),
         jnp.asarray(gsteps, dtype),
-        V0,
-        gates0,
+        jnp.asarray(v_init, dtype),
+        y0,
         inject_at,
         nodes,
         method,

@@ -273,7 +273,7 @@ def run(args) -> int:
         f"{cable.num_nodes} nodes, {trace.num_steps} steps of {args.dt:g} ms "
         f"({args.method}) in {wall:.2f} s"
     )
-    _plot(layout, trace, stim_node, out / "cable.png", args)
+    _plot(layout, trace, stim_node, out / "cable.png", args, arrivals)
     print(f"wrote {out / 'cable.json'} and {out / 'cable.png'}")
     if error is not None:
         print(f"hh-jax cable: error: {error}")
@@ -305,7 +305,7 @@ def _path(layout, a, b):
     return up_a[: up_a.index(top) + 1] + list(reversed(up_b[: up_b.index(top)]))
 
 
-def _plot(layout, trace, stim_node, path, args) -> None:
+def _plot(layout, trace, stim_node, path, args, arrivals) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -317,7 +317,11 @@ def _plot(layout, trace, stim_node, path, args) -> None:
     x = np.array([layout.path_distance(stim_node, n) for n in trace.nodes]) * 1e-3
     order = np.argsort(x)
     fig, ax = plt.subplots(figsize=(7.5, 4.0))
-    times = np.linspace(t[0], t[-1], 7)[1:]
+    # Snapshots while the spike travels (to 1.5 times its arrival at x = 0.7).
+    end = t[-1]
+    if np.all(np.isfinite(arrivals)):
+        end = min(end, 1.5 * float(arrivals[-1]))
+    times = np.linspace(t[0], end, 7)[1:]
     colours = plt.cm.viridis(np.linspace(0.0, 0.9, len(times)))
     for when, colour in zip(times, colours):
         k = int(np.argmin(np.abs(t - when)))
