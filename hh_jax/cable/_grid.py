@@ -20,27 +20,35 @@ def time_grid(
     jumps = np.unique(np.asarray(jumps, dtype=float).ravel())
     jumps = jumps[np.isfinite(jumps)]
     tol = 1e-9 * dt
-    rows = []
-    for a, b in zip(ts[:-1], ts[1:]):
-        inner = jumps[(jumps > a + tol) & (jumps < b - tol)]
-        if inner.size > 1:  # merge jumps closer than tol to each other
-            inner = inner[np.concatenate([[True], np.diff(inner) > tol])]
+    gaps = np.diff(ts)
+    plain = np.maximum(np.ceil(gaps / dt - 1e-9), 1).astype(int)
+    # Rows with a jump strictly inside are split there (few; done one by one).
+    row_of = np.searchsorted(ts, jumps, side="right") - 1
+    inside = (row_of >= 0) & (row_of < gaps.size)
+    inside &= jumps > ts[np.clip(row_of, 0, ts.size - 1)] + tol
+    inside &= jumps < ts[np.clip(row_of + 1, 0, ts.size - 1)] - tol
+    split = {}
+    for row in np.unique(row_of[inside]):
+        a, b = ts[row], ts[row + 1]
+        inner = jumps[inside & (row_of == row)]
+        inner = inner[np.concatenate([[True], np.diff(inner) > tol])]
         edges = np.concatenate([[a], inner, [b]])
         lengths = np.diff(edges)
         counts = np.maximum(np.ceil(lengths / dt - 1e-9), 1).astype(int)
-        rows.append((edges, lengths, counts))
-    K = max(int(c.sum()) for _, _, c in rows)
-    starts, steps = [], []
-    for edges, lengths, counts in rows:
+        split[int(row)] = (edges, lengths, counts)
+    K = max([int(plain.max())] + [int(c.sum()) for _, _, c in split.values()])
+    steps = np.repeat((gaps / K)[:, None], K, axis=1)
+    starts = ts[:-1, None] + np.arange(K)[None, :] * steps
+    for row, (edges, lengths, counts) in split.items():
         while counts.sum() < K:  # same K everywhere: split the longest steps
             counts[np.argmax(lengths / counts)] += 1
-        h = np.concatenate([np.full(c, l / c) for c, l in zip(counts, lengths)])
-        s = np.concatenate(
-            [e + np.arange(c) * (l / c) for e, c, l in zip(edges, counts, lengths)]
+        steps[row] = np.concatenate(
+            [np.full(c, ln / c) for c, ln in zip(counts, lengths)]
         )
-        starts.append(s)
-        steps.append(h)
-    return np.stack(starts), np.stack(steps)
+        starts[row] = np.concatenate(
+            [e + np.arange(c) * (ln / c) for e, c, ln in zip(edges, counts, lengths)]
+        )
+    return starts, steps
 
 
 def gate_intervals(steps: np.ndarray, staggered: bool) -> np.ndarray:

@@ -93,16 +93,20 @@ class TreeSchedule:
     - `eliminate`: ``(3, S_e, W)`` node, its parent towards `root`, and the index
       of the link's conductance, per step and slot; padding slots hold `n`.
     - `substitute`: ``(3, S_b, W)`` likewise for the back substitution.
+    - `parent`: the tree as given (node i's link, of conductance ``g[i]``, joins
+      it to ``parent[i]``; -1 for the root).
     """
 
     n: int
     root: int
     eliminate: np.ndarray
     substitute: np.ndarray
+    parent: np.ndarray
     _digest: str = dataclasses.field(repr=False, default="")
 
     def __post_init__(self):
         h = hashlib.sha1(np.ascontiguousarray(self.eliminate).tobytes())
+        h.update(np.ascontiguousarray(self.parent).tobytes())
         h.update(np.ascontiguousarray(self.substitute).tobytes())
         h.update(repr((self.n, self.root)).encode())
         object.__setattr__(self, "_digest", h.hexdigest())
@@ -170,7 +174,25 @@ class TreeSchedule:
                 out[2, s, : len(step)] = link[step]
             return out
 
-        return cls(n=n, root=int(root), eliminate=table(elim), substitute=table(subst))
+        return cls(
+            n=n,
+            root=int(root),
+            eliminate=table(elim),
+            substitute=table(subst),
+            parent=parent,
+        )
+
+
+def tree_matvec(
+    schedule: TreeSchedule,
+    diag: Float[Array, " N"],
+    g: Float[Array, " N"],
+    x: Float[Array, " N"],
+) -> Float[Array, " N"]:
+    """``A x`` for the tree matrix of :func:`tree_solve`."""
+    up = np.where(schedule.parent < 0, np.arange(schedule.n), schedule.parent)
+    link = jnp.where(schedule.parent < 0, 0.0, g)
+    return diag * x - link * x[up] - jnp.zeros_like(x).at[up].add(link * x)
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -185,7 +207,21 @@ def tree_solve(
 
     The matrix must be non-singular with a non-vanishing pivot at every step, which
     holds for the diagonally dominant matrices of a cable step (``diag[i] >=`` the
-    sum of its links' ``g``, strictly somewhere on every branch)."""
+    sum of its links' ``g``, strictly somewhere on every branch).
+
+    Derivatives (forward and reverse) are those of the linear solve, computed by
+    implicit differentiation (``jax.lax.custom_linear_solve``): one more tree solve
+    and a matrix-vector product, O(N), instead of differentiating the elimination
+    steps (whose reverse pass would touch the whole vector at every step)."""
+    return jax.lax.custom_linear_solve(
+        lambda x: tree_matvec(schedule, diag, g, x),
+        rhs,
+        lambda _, b: _eliminate_and_substitute(schedule, diag, g, b),
+        symmetric=True,
+    )
+
+
+def _eliminate_and_substitute(schedule, diag, g, rhs):
     one = jnp.ones((1,), diag.dtype)
     zero = jnp.zeros((1,), diag.dtype)
     d = jnp.concatenate([diag, one])  # index n: a harmless padding slot
