@@ -87,6 +87,17 @@ def test_time_grid_steps_onto_every_jump_and_save_time():
     np.testing.assert_allclose(staggered.ravel()[:-1], 0.5 * (flat[:-1] + flat[1:]))
 
 
+def test_float32_stimulus_times_snap_to_save_times():
+    # float32(0.1) is 1.5e-9 ms past the save time 0.1: not a jump of its own
+    # (which would halve every step of the grid).
+    ts = np.arange(0.0, 2.5, 0.01)
+    jumps = np.asarray(np.float32([0.0, 0.1]), dtype=float)
+    _, steps = time_grid(ts, jumps, 0.01, eps=float(np.finfo(np.float32).eps))
+    assert steps.shape == (ts.size - 1, 1)
+    _, steps = time_grid(ts, jumps + 1e-4, 0.01)  # a real jump inside a row
+    assert steps.shape == (ts.size - 1, 2)
+
+
 # -- morphology, positions, checks ------------------------------------------------
 
 

@@ -10,16 +10,20 @@ import numpy as np
 
 
 def time_grid(
-    ts: np.ndarray, jumps: np.ndarray, dt: float
+    ts: np.ndarray, jumps: np.ndarray, dt: float, *, eps: float = 2.3e-16
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(starts, steps)``, both ``(T - 1, K)`` (ms): row i splits the save
     interval ``[ts[i], ts[i + 1]]`` into K steps, at most `dt` long, with every
-    jump time inside it on a step boundary. Jumps within ``1e-9 dt`` of a save time
-    count as that save time."""
+    jump time inside it on a step boundary.
+
+    A jump within ``1e-9 dt + 8 eps max(1, |t|)`` of a save time (or of another
+    jump) is that time: `eps` is the precision the jump times were computed in
+    (float32 stimulus times are rounded, and 0.1 in float32 is not the save time
+    0.1)."""
     ts = np.asarray(ts, dtype=float)
     jumps = np.unique(np.asarray(jumps, dtype=float).ravel())
     jumps = jumps[np.isfinite(jumps)]
-    tol = 1e-9 * dt
+    tol = 1e-9 * dt + 8.0 * eps * max(1.0, float(np.max(np.abs(ts))))
     gaps = np.diff(ts)
     plain = np.maximum(np.ceil(gaps / dt - 1e-9), 1).astype(int)
     # Rows with a jump strictly inside are split there (few; done one by one).

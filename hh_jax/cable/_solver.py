@@ -272,7 +272,7 @@ def simulate_cable(
         raise ValueError("`ts` must be a 1-D array of at least two save times (ms).")
     check_increasing("ts", ts_np, "ms")
     stimuli = tuple(as_stimulus(inj.stimulus) for inj in injections)
-    jumps = [np.zeros(0)]
+    jumps, eps = [np.zeros(0)], float(np.finfo(np.float64).eps)
     with jax.ensure_compile_time_eval():
         for s in stimuli:
             j = concrete(s.jump_times())
@@ -281,8 +281,10 @@ def simulate_cable(
                     "the stimulus jump times must be concrete (they become grid "
                     "points); do not trace stimulus start/stop times."
                 )
+            if np.issubdtype(j.dtype, np.floating):
+                eps = max(eps, float(np.finfo(j.dtype).eps))
             jumps.append(np.ravel(j))
-    starts, steps = time_grid(ts_np, np.concatenate(jumps), float(dt))
+    starts, steps = time_grid(ts_np, np.concatenate(jumps), float(dt), eps=eps)
     gsteps = gate_intervals(steps, staggered=method == "crank_nicolson")
     inject_at = tuple(cable.node((inj.section, inj.x)) for inj in injections)
     if record is None:
