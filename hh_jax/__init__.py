@@ -7,6 +7,7 @@ Precision follows JAX's setting; hh_jax never changes it. For float64 call
 ``jax.config.update("jax_enable_x64", True)`` before creating arrays.
 """
 
+from . import cable as cable
 from . import channels as channels
 from . import features as features
 from . import io as io

@@ -7,7 +7,7 @@ uF/cm^2, degrees Celsius.
 import argparse
 import sys
 
-from . import _fit, _sensitivity, _simulate, _sweep
+from . import _cable, _fit, _sensitivity, _simulate, _sweep
 
 # Each subcommand module provides `add_parser(subparsers)` and `run(args)`.
 _COMMANDS = {
@@ -15,6 +15,7 @@ _COMMANDS = {
     "fit": _fit,
     "sensitivity": _sensitivity,
     "sweep": _sweep,
+    "cable": _cable,
 }
 
 
