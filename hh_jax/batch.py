@@ -287,11 +287,19 @@ def simulate_batch(
         else:
             chunk = _fast(parts, model_s, stim_s, y0_s, ts, settings, grid)
         chunks.append(chunk)
-    if len(chunks) == 1:
-        out = chunks[0]
+    # The vectorised methods share one time axis (T,): only the per-neuron fields
+    # are concatenated and unpadded.
+    shared_t = method != "diffrax"
+    per_neuron = [
+        eqx.tree_at(lambda c: c.t, c, jnp.zeros(1)) if shared_t else c
+        for c in chunks
+    ]
+    if len(per_neuron) == 1:
+        out = per_neuron[0]
     else:
-        out = jax.tree.map(lambda *xs: jnp.concatenate(xs), *chunks)
-    return jax.tree.map(lambda x: x[:total], out)
+        out = jax.tree.map(lambda *xs: jnp.concatenate(xs), *per_neuron)
+    out = jax.tree.map(lambda x: x[:total], out)
+    return eqx.tree_at(lambda c: c.t, out, chunks[0].t) if shared_t else out
 
 
 def fast_incompatible(options) -> list[str]:
