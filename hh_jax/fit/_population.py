@@ -18,35 +18,14 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
 
-from ..fixed_step import simulate_fixed
 from ..model import PointNeuron, steady_state
-from ..stimulus import AbstractStimulus
+from ..solvers._exponential import integrate_exponential
 from ._space import AREA, LogLogistic, ParameterSpace
 from ._targets import Z_CAP, WindowTargets, window_features, z_scores
 
 PA_TO_UA = 1e-6  # pA -> uA
 UM2_TO_CM2 = 1e-8
-
-
-class LaneSteps(AbstractStimulus):
-    """Piecewise-constant currents sharing change times, one level per lane:
-    ``values[k, n]`` (uA/cm^2) holds for lane n from ``times[k]`` (ms).
-
-    The change times are static (Python floats): the fixed-step integrator
-    builds its grid from them, also while being differentiated."""
-
-    times: tuple[float, ...] = eqx.field(static=True)
-    values: Float[Array, "K N"]
-
-    def __call__(self, t):
-        times = jnp.asarray(self.times, self.values.dtype)
-        k = jnp.clip(jnp.searchsorted(times, t, side="right") - 1, 0, None)
-        return self.values[k]
-
-    def jump_times(self):
-        return jnp.asarray(self.times, self.values.dtype)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,16 +187,18 @@ class PopulationEvaluator:
             levels = levels * (PA_TO_UA / (area * UM2_TO_CM2))
         model, y0, bad = self._models(lane, levels[0])
         # Time from the window's start: windows of sweeps on different clocks
-        # (NWB) share the integration when their protocols match.
+        # (NWB) share the integration when their protocols match. The command
+        # changes on the grid point nearest its recorded time (the data's own
+        # sampling, dt = the sample interval).
         steps = int(round((first.t_end - first.t_start) / self.dt))
-        # Grid times and command changes computed alike (k dt, rounded once to the
-        # working precision), so every change falls on a grid point; the step
-        # given to the integrator allows for that rounding (one step per sample).
         ts = (self.dt * np.arange(steps)).astype(np.dtype(self.dtype))
         change = np.round((first.stimulus_times - first.t_start) / self.dt)
-        times = (self.dt * change).astype(np.dtype(self.dtype))
-        stim = LaneSteps(tuple(float(x) for x in times), levels)
-        V = simulate_fixed(model, stim, ts, dt=self.dt * (1 + 1e-5), y0=y0).V
+        level_of_step = np.clip(
+            np.searchsorted(change, np.arange(steps - 1), side="right") - 1, 0, None
+        )
+        V = integrate_exponential(
+            model, y0, levels, jnp.asarray(level_of_step, jnp.int32), self.dt
+        ).T
         ok = jnp.all(jnp.isfinite(V), axis=-1) & ~bad
         V = jnp.where(ok[:, None], V, jnp.asarray(-70.0, V.dtype))
         f, _ = window_features(

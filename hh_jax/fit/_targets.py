@@ -166,6 +166,7 @@ def window_targets(
         np.asarray(scales),
         np.asarray(active),
         spiking,
+        np.asarray([t.weight for t in terms], float),
     )
 
 
