@@ -173,6 +173,10 @@ class Workloads:
         self.calls = {"forward": lambda: forward(jnp.asarray(G_NA))}
         self.compile_s, self.first = {}, {}
         self._compile("forward")
+        self.V = np.asarray(self.first["forward"], dtype=np.float64)
+        self.parameters, self.grad_5 = {}, {}
+        if args.forward_only:
+            return
         target = forward(jnp.asarray(G_NA_TARGET))
 
         shared = ["HH_gK", "HH_gLeak", "axial_resistivity", "capacitance"]
@@ -207,7 +211,6 @@ class Workloads:
         )
         for task in TASKS[1:]:
             self._compile(task)
-        self.V = np.asarray(self.first["forward"], dtype=np.float64)
         self.grad_5 = {
             k: float(np.asarray(v).ravel()[0])
             for d in self.first["grad_5"]
@@ -238,6 +241,9 @@ def main(argv=None):
     p.add_argument("--dt", type=float, default=0.025, help="ms")
     p.add_argument("--out", type=Path, required=True, help="npz; JSON beside it")
     p.add_argument("--serve", action="store_true", help="time tasks on request")
+    p.add_argument(
+        "--forward-only", action="store_true", help="only the forward run (faster)"
+    )
     args = p.parse_args(argv)
     settings = args.settings.split(",")
     for s in settings:
@@ -269,6 +275,7 @@ def main(argv=None):
         ncomp=first.ncomp,
         compartments=first.num_comps,
         parameters=first.parameters,
+        nodes_with_branch_points=int(first.cell._n_nodes),
         sites=[f"{name}({x}) = branch {b}" for name, b, x in SITES],
         temperature_factor=PHI,
         batch=args.batch,
@@ -296,7 +303,7 @@ def main(argv=None):
     wall = {}
     for s, w in work.items():
         wall[s] = {}
-        for task in TASKS:
+        for task in w.calls:
             times = [w.time(task) for _ in range(args.repeats)]
             wall[s][task] = dict(best_s=min(times), runs_s=times)
     record.update(wall_s=wall, load_average=os.getloadavg())
