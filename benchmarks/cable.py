@@ -20,10 +20,11 @@ With ``--peers neuron,jaxley`` Jaxley (its own venv, ``benchmarks/peers/
 setup_envs.sh jaxley``) runs ``branched``, ``batch`` and ``gradient`` too, in a
 worker process (``benchmarks/peers/run_jaxley_cable.py --serve``) with the same
 segments per section, on ``--jaxley-settings`` (default: its default solver
-``bwd_euler`` and ``crank_nicolson``); and ``accuracy`` compares V at the three
-sites of hh_jax, NEURON (Crank-Nicolson) and Jaxley with NEURON's CVODE (atol
-1e-8) on the same segments: max abs dV and the spike times at the soma (-20 mV
-crossings; its spikes peak near 0 mV) and at the axon site (0 mV).
+``bwd_euler`` and ``crank_nicolson``; against its jitted forward run hh_jax's
+``simulate_cable`` is timed inside ``jax.jit`` too); and ``accuracy`` compares
+V at the three sites of hh_jax, NEURON (Crank-Nicolson) and Jaxley with NEURON's
+CVODE (atol 1e-8) on the same segments: max abs dV and the spike times at the
+soma (-20 mV crossings; its spikes peak near 0 mV) and at the axon site (0 mV).
 
 Each timing is the best of ``--repeats``; the systems' calls alternate (one call
 each per repeat, the Jaxley worker's too) so that the ratios see the same

@@ -10,8 +10,9 @@ The cell and protocol are those of ``benchmarks/cable.py``:
   passes hh_jax's d_lambda counts (d_lambda 0.1 at 100 Hz), so both have the same
   segments per section. Jaxley's compartments are cylinders of the length-weighted
   mean radius with frustum areas and axial loads from the SWC points; children
-  of the one-point soma attach to its end (hh_jax and NEURON: to its middle,
-  10 um away, inside a 20 um-wide isopotential soma).
+  of the one-point soma attach to its end, half its axial resistance away from
+  its node (hh_jax and NEURON: to its middle, the soma node itself); Jaxley's
+  branch points are extra nodes without membrane.
 - ``HH`` in soma and axon (g_Na 0.12, g_K 0.036, g_L 0.0003 S/cm^2, E_Na 50,
   E_K -77, E_L -54.387 mV) and ``Leak`` in the dendrites (1e-4 S/cm^2, -65 mV);
   R_a 100 ohm*cm, C_m 1 uF/cm^2, V starts at -65 mV with gates at steady state.
