@@ -16,11 +16,23 @@ Workloads (all Crank-Nicolson, NEURON ``secondorder = 2``, same time step):
   central differences, 2 P + 1 runs for P parameters (P = 5 global parameters,
   and P = N for g_Na per node).
 
-Each timing is the best of ``--repeats``, NEURON and hh_jax interleaved in one
-process so that the ratios see the same machine load; compile times are
-reported apart. Writes ``results/cable.json`` and prints a Markdown table.
+With ``--peers neuron,jaxley`` Jaxley (its own venv, ``benchmarks/peers/
+setup_envs.sh jaxley``) runs ``branched``, ``batch`` and ``gradient`` too, in a
+worker process (``benchmarks/peers/run_jaxley_cable.py --serve``) with the same
+segments per section, on ``--jaxley-settings`` (default: its default solver
+``bwd_euler`` and ``crank_nicolson``; against its jitted forward run hh_jax's
+``simulate_cable`` is timed inside ``jax.jit`` too); and ``accuracy`` compares
+V at the three sites of hh_jax, NEURON (Crank-Nicolson) and Jaxley with NEURON's
+CVODE (atol 1e-8) on the same segments: max abs dV and the spike times at the
+soma (-20 mV crossings; its spikes peak near 0 mV) and at the axon site (0 mV).
+
+Each timing is the best of ``--repeats``; the systems' calls alternate (one call
+each per repeat, the Jaxley worker's too) so that the ratios see the same
+machine load; compile times are reported apart. Writes ``results/cable.json``
+and prints Markdown tables.
 
     python benchmarks/cable.py                 # ~2-4 min on 2 cores
+    python benchmarks/cable.py --peers neuron,jaxley   # + ~2 min (Jaxley compiles)
     python benchmarks/cable.py --smoke         # a few seconds
 """
 
@@ -28,6 +40,8 @@ import argparse
 import json
 import os
 import platform
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,6 +63,9 @@ h.load_file("stdrun.hoc")
 h.load_file("import3d.hoc")
 
 
+JAXLEY_SCRIPT = ROOT / "benchmarks" / "peers" / "run_jaxley_cable.py"
+
+
 def best_of(fn, repeats):
     times = []
     for _ in range(repeats):
@@ -56,6 +73,98 @@ def best_of(fn, repeats):
         jax.block_until_ready(fn())
         times.append(time.perf_counter() - start)
     return min(times), times
+
+
+def timed(fn):
+    """A callable returning the seconds of one call of ``fn`` (results blocked on)."""
+
+    def run():
+        start = time.perf_counter()
+        jax.block_until_ready(fn())
+        return time.perf_counter() - start
+
+    return run
+
+
+def interleaved(timers, repeats):
+    """Best and all seconds of each timer, called in turn, once per repeat."""
+    runs = {name: [] for name in timers}
+    for _ in range(repeats):
+        for name, run in timers.items():
+            runs[name].append(run())
+    return {name: (min(v), v) for name, v in runs.items()}
+
+
+class JaxleyWorker:
+    """benchmarks/peers/run_jaxley_cable.py --serve in the Jaxley venv.
+
+    It builds and compiles every task on start (``record`` holds its JSON
+    sidecar, ``V`` the forward traces per setting); ``time(task, setting)``
+    returns the seconds of one call measured inside the worker.
+    """
+
+    def __init__(self, python, ncomp, settings, batch, tstop, dt):
+        if not Path(python).exists():
+            raise SystemExit(
+                f"--peers jaxley: no interpreter at {python} "
+                "(run bash benchmarks/peers/setup_envs.sh jaxley, or set --peer-envs)"
+            )
+        self.settings = settings
+        self._dir = tempfile.TemporaryDirectory(prefix="hh_jax_cable_jaxley_")
+        out = Path(self._dir.name) / "jaxley_cable.npz"
+        command = [
+            str(python),
+            str(JAXLEY_SCRIPT),
+            "--serve",
+            f"--ncomp={','.join(str(n) for n in ncomp)}",
+            f"--settings={','.join(settings)}",
+            f"--batch={batch}",
+            f"--tstop={tstop}",
+            f"--dt={dt}",
+            f"--out={out}",
+        ]
+        self._proc = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self._reply("ready")
+        self.record = json.loads(out.with_suffix(".json").read_text())
+        with np.load(out) as data:
+            self.V = {s: data[f"V_{s}"] for s in settings}
+
+    def _reply(self, key):
+        for line in self._proc.stdout:
+            if line.startswith("{"):
+                message = json.loads(line)
+                if key in message:
+                    return message
+        raise RuntimeError(
+            f"Jaxley worker exited with status {self._proc.wait()} before '{key}' "
+            "(its stderr is above)"
+        )
+
+    def time(self, task, setting):
+        self._proc.stdin.write(f"{task} {setting}\n")
+        self._proc.stdin.flush()
+        return self._reply("task")["s"]
+
+    def timers(self, task):
+        return {f"jaxley_{s}": (lambda s=s: self.time(task, s)) for s in self.settings}
+
+    def close(self):
+        if self._proc.poll() is None:
+            self._proc.stdin.write("quit\n")
+            self._proc.stdin.flush()
+            self._proc.wait(timeout=60)
+        self._dir.cleanup()
+
+
+def add_peer_times(row, results, ours_key):
+    """Peer rows: seconds, runs and hh_jax's time over theirs."""
+    for name, (best, runs) in results.items():
+        if name.startswith("jaxley_"):
+            row[f"{name}_s"] = best
+            row[f"runs_{name}_s"] = runs
+            row[f"hh_jax_over_{name}"] = row[ours_key] / best
 
 
 # -- the cells in hh_jax and in NEURON ---------------------------------------------
@@ -121,7 +230,7 @@ def neuron_run(refs, dt, tstop):
 # -- workloads ---------------------------------------------------------------------
 
 
-def bench_single(name, d_lambda, tstop, dt, repeats):
+def bench_single(name, d_lambda, tstop, dt, repeats, jaxley=None):
     cable, _ = hh_branched(d_lambda)
     injection = hc.Injection(hh.PulseTrain(2.0, 1.0, 0.5, 5.0, 3), "soma[0]", 0.5)
     ts = np.arange(0.0, tstop, dt)
@@ -135,10 +244,22 @@ def bench_single(name, d_lambda, tstop, dt, repeats):
     sections, clamps, refs = neuron_branched(d_lambda, cable.layout.morphology)
     nseg_nrn = sum(sec.nseg for sec in sections.values())
     V_nrn = neuron_run(refs, dt, tstop)
-    ours_s, ours_all = best_of(ours, repeats)
-    nrn_s, nrn_all = best_of(lambda: neuron_run(refs, dt, tstop), repeats)
+    timers = {
+        "hh_jax": timed(ours),
+        "neuron": timed(lambda: neuron_run(refs, dt, tstop)),
+    }
+    if jaxley is not None:
+        # Jaxley's forward is one jitted call; so is this (no Python entry point).
+        jitted = jax.jit(
+            lambda c: hc.simulate_cable(c, injection, ts, dt=dt, record=SITES).V
+        )
+        jax.block_until_ready(jitted(cable))
+        timers["hh_jax_jit"] = timed(lambda: jitted(cable))
+        timers.update(jaxley.timers("forward"))
+    results = interleaved(timers, repeats)
+    (ours_s, ours_all), (nrn_s, nrn_all) = results["hh_jax"], results["neuron"]
     neuron_clear()
-    return dict(
+    row = dict(
         workload=name,
         nodes=cable.num_nodes,
         neuron_segments=nseg_nrn,
@@ -151,6 +272,10 @@ def bench_single(name, d_lambda, tstop, dt, repeats):
         runs_hh_jax_s=ours_all,
         runs_neuron_s=nrn_all,
     )
+    if jaxley is not None:
+        row["hh_jax_jit_s"], row["runs_hh_jax_jit_s"] = results["hh_jax_jit"]
+        add_peer_times(row, results, "hh_jax_jit_s")
+    return row
 
 
 def bench_squid(repeats, smoke):
@@ -195,7 +320,7 @@ def bench_squid(repeats, smoke):
     )
 
 
-def bench_batch(batch, tstop, dt, repeats):
+def bench_batch(batch, tstop, dt, repeats, jaxley=None):
     cable, active = hh_branched(0.1)
     injection = hc.Injection(hh.PulseTrain(2.0, 1.0, 0.5, 5.0, 3), "soma[0]", 0.5)
     ts = np.arange(0.0, tstop, dt)
@@ -223,10 +348,13 @@ def bench_batch(batch, tstop, dt, repeats):
                 sec.gnabar_hh = 0.12 * float(s)
             neuron_run(refs, dt, tstop)
 
-    ours_s, ours_all = best_of(lambda: ours(scales), repeats)
-    nrn_s, nrn_all = best_of(neuron_batch, repeats)
+    timers = {"hh_jax": timed(lambda: ours(scales)), "neuron": timed(neuron_batch)}
+    if jaxley is not None:
+        timers.update(jaxley.timers("batch"))
+    results = interleaved(timers, repeats)
+    (ours_s, ours_all), (nrn_s, nrn_all) = results["hh_jax"], results["neuron"]
     neuron_clear()
-    return dict(
+    row = dict(
         workload=f"batch of {batch}",
         nodes=cable.num_nodes,
         batch=batch,
@@ -238,9 +366,11 @@ def bench_batch(batch, tstop, dt, repeats):
         runs_hh_jax_s=ours_all,
         runs_neuron_s=nrn_all,
     )
+    add_peer_times(row, results, "hh_jax_s")
+    return row
 
 
-def bench_gradient(tstop, dt, repeats, neuron_single_s):
+def bench_gradient(tstop, dt, repeats, neuron_single_s, jaxley=None):
     cable, active = hh_branched(0.1)
     injection = hc.Injection(hh.PulseTrain(2.0, 1.0, 0.5, 5.0, 3), "soma[0]", 0.5)
     ts = np.arange(0.0, tstop, dt)
@@ -275,9 +405,9 @@ def bench_gradient(tstop, dt, repeats, neuron_single_s):
     forward = jax.jit(loss)
     gradient = jax.jit(jax.grad(loss))
     out = []
-    for label, params in (
-        ("5 global parameters", globals_),
-        (f"g_Na per node ({n})", per_node),
+    for label, params, suffix in (
+        ("5 global parameters", globals_, "5"),
+        (f"g_Na per node ({n})", per_node, "node"),
     ):
         start = time.perf_counter()
         jax.block_until_ready(forward(params))
@@ -285,25 +415,117 @@ def bench_gradient(tstop, dt, repeats, neuron_single_s):
         start = time.perf_counter()
         jax.block_until_ready(gradient(params))
         compile_grad = time.perf_counter() - start
-        fwd_s, _ = best_of(lambda: forward(params), repeats)
-        grad_s, grad_all = best_of(lambda: gradient(params), repeats)
+        timers = {
+            "forward": timed(lambda: forward(params)),
+            "gradient": timed(lambda: gradient(params)),
+        }
+        if jaxley is not None:
+            for name, run in jaxley.timers(f"loss_{suffix}").items():
+                timers[f"{name}_forward"] = run
+            for name, run in jaxley.timers(f"grad_{suffix}").items():
+                timers[f"{name}_gradient"] = run
+        results = interleaved(timers, repeats)
+        fwd_s, grad_s = results["forward"][0], results["gradient"][0]
+        grad_all = results["gradient"][1]
         P = sum(int(np.size(v)) for v in params.values())
-        out.append(
-            dict(
-                workload=f"gradient, {label}",
-                nodes=n,
-                parameters=P,
-                hh_jax_forward_s=fwd_s,
-                hh_jax_gradient_s=grad_s,
-                gradient_over_forward=grad_s / fwd_s,
-                neuron_central_differences_s=(2 * P + 1) * neuron_single_s,
-                hh_jax_over_neuron=grad_s / ((2 * P + 1) * neuron_single_s),
-                compile_forward_s=compile_fwd - fwd_s,
-                compile_gradient_s=compile_grad - grad_s,
-                runs_gradient_s=grad_all,
-            )
+        row = dict(
+            workload=f"gradient, {label}",
+            nodes=n,
+            parameters=P,
+            hh_jax_forward_s=fwd_s,
+            hh_jax_gradient_s=grad_s,
+            gradient_over_forward=grad_s / fwd_s,
+            neuron_central_differences_s=(2 * P + 1) * neuron_single_s,
+            hh_jax_over_neuron=grad_s / ((2 * P + 1) * neuron_single_s),
+            compile_forward_s=compile_fwd - fwd_s,
+            compile_gradient_s=compile_grad - grad_s,
+            runs_gradient_s=grad_all,
+        )
+        if jaxley is not None:
+            row["jaxley_parameters"] = jaxley.record["parameters"][suffix]
+            for setting in jaxley.settings:
+                key = f"jaxley_{setting}"
+                j_fwd = results[f"{key}_forward"][0]
+                j_grad = results[f"{key}_gradient"][0]
+                row[f"{key}_forward_s"] = j_fwd
+                row[f"{key}_gradient_s"] = j_grad
+                row[f"{key}_gradient_over_forward"] = j_grad / j_fwd
+                row[f"hh_jax_over_{key}"] = grad_s / j_grad
+                row[f"runs_{key}_gradient_s"] = results[f"{key}_gradient"][1]
+        out.append(row)
+    return out
+
+
+def neuron_cvode(refs, ts, atol):
+    """NEURON's CVODE (global step, rtol 0) with V interpolated at ``ts`` (ms)."""
+    cvode = h.CVode()
+    cvode.active(1)
+    cvode.atol(atol)
+    tvec = h.Vector(ts)
+    vectors = [h.Vector() for _ in refs]
+    for vec, ref in zip(vectors, refs):
+        vec.record(ref, tvec)
+    h.finitialize(-65.0)
+    # CVODE records the last times only when it runs past them.
+    h.continuerun(float(ts[-1]) + 2.5 * float(ts[1] - ts[0]))
+    cvode.active(0)
+    return np.array([np.array(v)[: len(ts)] for v in vectors])
+
+
+SPIKE_SITES = [(0, "soma", -20.0), (1, "axon", 0.0)]  # (site, label, threshold mV)
+
+
+def spike_difference(ts, V, V_ref):
+    """Per site: spike counts and the largest spike-time difference (ms)."""
+    out = {}
+    for site, label, threshold in SPIKE_SITES:
+        ours = np.asarray(hh.spike_times(ts, V[site], threshold))
+        ref = np.asarray(hh.spike_times(ts, V_ref[site], threshold))
+        ours, ref = ours[~np.isnan(ours)], ref[~np.isnan(ref)]
+        out[f"{label}_spikes"] = [int(ours.size), int(ref.size)]
+        k = min(ours.size, ref.size)
+        out[f"{label}_max_abs_dt_ms"] = (
+            float(np.max(np.abs(ours[:k] - ref[:k]))) if k else float("nan")
         )
     return out
+
+
+def bench_accuracy(tstop, dt, jaxley=None, atol=1e-8):
+    """V at the three sites against NEURON CVODE on the same segments."""
+    cable, _ = hh_branched(0.1)
+    injection = hc.Injection(hh.PulseTrain(2.0, 1.0, 0.5, 5.0, 3), "soma[0]", 0.5)
+    ts = np.arange(0.0, tstop, dt)
+    traces = {
+        "hh_jax (Crank-Nicolson)": np.asarray(
+            hc.simulate_cable(cable, injection, ts, dt=dt, record=SITES).V
+        )
+    }
+    sections, clamps, refs = neuron_branched(0.1, cable.layout.morphology)
+    traces["NEURON (Crank-Nicolson)"] = neuron_run(refs, dt, tstop)
+    V_ref = neuron_cvode(refs, ts, atol)
+    neuron_clear()
+    if jaxley is not None:
+        for setting, V in jaxley.V.items():
+            traces[f"Jaxley ({setting})"] = np.asarray(V)
+    ours = traces["hh_jax (Crank-Nicolson)"]
+    rows = []
+    for name, V in traces.items():
+        if V.shape != V_ref.shape:
+            raise RuntimeError(f"{name}: V of shape {V.shape}, expected {V_ref.shape}")
+        dV = np.max(np.abs(V - V_ref), axis=1)
+        rows.append(
+            dict(
+                workload=f"accuracy: {name}",
+                reference=f"NEURON CVODE atol {atol:g} mV, same segments",
+                max_abs_dV_mV_per_site=dict(
+                    zip([f"{n}({x})" for n, x in SITES], map(float, dV))
+                ),
+                max_abs_dV_mV=float(dV.max()),
+                max_abs_dV_vs_hh_jax_mV=float(np.max(np.abs(V - ours))),
+                **spike_difference(ts, V, V_ref),
+            )
+        )
+    return rows
 
 
 def main(argv=None):
@@ -312,23 +534,60 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "cable.json")
+    parser.add_argument(
+        "--peers", default="neuron", help="neuron (always) or neuron,jaxley"
+    )
+    parser.add_argument(
+        "--jaxley-settings",
+        default="bwd_euler,crank_nicolson",
+        help="Jaxley solvers (bwd_euler, crank_nicolson, exp_euler)",
+    )
+    parser.add_argument(
+        "--peer-envs",
+        type=Path,
+        default=Path(os.environ.get("PEER_ENVS", "/work/peer-envs")),
+        help="where setup_envs.sh made the peer venvs",
+    )
     args = parser.parse_args(argv)
+    peers = set(args.peers.split(","))
+    if not peers <= {"neuron", "jaxley"}:
+        parser.error(f"--peers: unknown {sorted(peers - {'neuron', 'jaxley'})}")
     repeats = 1 if args.smoke else args.repeats
     tstop, dt = (5.0 if args.smoke else 20.0), 0.025
-    rows = [bench_single("branched", 0.1, tstop, dt, repeats)]
-    if not args.smoke:
-        rows.append(bench_single("branched_fine", 0.02, tstop, dt, repeats))
-    rows.append(bench_squid(repeats, args.smoke))
-    rows.append(bench_batch(4 if args.smoke else args.batch, tstop, dt, repeats))
-    rows += bench_gradient(tstop, dt, repeats, rows[0]["neuron_s"])
+    batch = 4 if args.smoke else args.batch
+    load_start = os.getloadavg()
+    jaxley = None
+    if "jaxley" in peers:
+        ncomp = hc.d_lambda_nseg(hc.load_swc(SWC), R_a=100.0, d_lambda=0.1)
+        jaxley = JaxleyWorker(
+            args.peer_envs / "jaxley" / "bin" / "python",
+            ncomp,
+            args.jaxley_settings.split(","),
+            batch,
+            tstop,
+            dt,
+        )
+    try:
+        rows = [bench_single("branched", 0.1, tstop, dt, repeats, jaxley)]
+        if not args.smoke:
+            rows.append(bench_single("branched_fine", 0.02, tstop, dt, repeats))
+        rows.append(bench_squid(repeats, args.smoke))
+        rows.append(bench_batch(batch, tstop, dt, repeats, jaxley))
+        rows += bench_gradient(tstop, dt, repeats, rows[0]["neuron_s"], jaxley)
+        rows += bench_accuracy(tstop, dt, jaxley)
+    finally:
+        if jaxley is not None:
+            jaxley.close()
     meta = dict(
         machine=platform.processor() or platform.machine(),
         cpus=os.cpu_count(),
+        load_average_start=load_start,
         load_average=os.getloadavg(),
         jax=jax.__version__,
         backend=jax.default_backend(),
         neuron=h.nrnversion(),
         dtype="float64",
+        jaxley=None if jaxley is None else jaxley.record,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(dict(meta=meta, rows=rows), indent=2) + "\n")
@@ -362,7 +621,57 @@ def main(argv=None):
                 f"{r['neuron_central_differences_s']:.2f} | "
                 f"{r['hh_jax_over_neuron']:.3f} |"
             )
+    if jaxley is not None:
+        print_jaxley(rows, jaxley)
+    print()
+    print(
+        "| accuracy (vs NEURON CVODE) | max abs dV (mV) | vs hh_jax (mV) | "
+        "soma spikes (-20 mV) | soma max abs dt (ms) | axon spikes (0 mV) | "
+        "axon max abs dt (ms) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        if r["workload"].startswith("accuracy"):
+            print(
+                f"| {r['workload'][10:]} | {r['max_abs_dV_mV']:.2e} | "
+                f"{r['max_abs_dV_vs_hh_jax_mV']:.2e} | "
+                f"{r['soma_spikes'][0]} / {r['soma_spikes'][1]} | "
+                f"{r['soma_max_abs_dt_ms']:.2e} | "
+                f"{r['axon_spikes'][0]} / {r['axon_spikes'][1]} | "
+                f"{r['axon_max_abs_dt_ms']:.2e} |"
+            )
     print(f"wrote {args.out}")
+
+
+def print_jaxley(rows, jaxley):
+    """Markdown: Jaxley's times and hh_jax's over them."""
+    rec = jaxley.record
+    print()
+    print(
+        f"Jaxley {rec['version']} (JAX {rec['jax_version']}), "
+        f"{rec['compartments']} compartments (ncomp per branch {rec['ncomp']})"
+    )
+    print("| workload | solver | hh_jax (s) | Jaxley (s) | hh_jax / Jaxley |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        for s in jaxley.settings:
+            key = f"jaxley_{s}"
+            if f"{key}_s" in r:
+                ours = r.get("hh_jax_jit_s", r["hh_jax_s"])
+                jit = " (jitted)" if "hh_jax_jit_s" in r else ""
+                print(
+                    f"| {r['workload']}{jit} | {s} | {ours:.4f} | "
+                    f"{r[key + '_s']:.4f} | {r['hh_jax_over_' + key]:.2f} |"
+                )
+            if f"{key}_gradient_s" in r:
+                print(
+                    f"| {r['workload']} (hh_jax P {r['parameters']}, Jaxley P "
+                    f"{r['jaxley_parameters']}) | {s} | {r['hh_jax_gradient_s']:.4f} "
+                    f"(grad/fwd {r['gradient_over_forward']:.1f}) | "
+                    f"{r[key + '_gradient_s']:.4f} (grad/fwd "
+                    f"{r[key + '_gradient_over_forward']:.1f}) | "
+                    f"{r['hh_jax_over_' + key]:.2f} |"
+                )
 
 
 if __name__ == "__main__":
