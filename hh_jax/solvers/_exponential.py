@@ -29,7 +29,7 @@ by JAX through the scan (forward and reverse mode).
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, Int
+from jaxtyping import Array, ArrayLike, Float, Int
 
 from .._numerics import x_over_expm1
 from ..model import PointNeuron, State
@@ -65,7 +65,10 @@ def _relax(y, a, b, h):
 
 
 def exponential_midpoint_step(
-    model: PointNeuron, state: State, I_ext: Float[Array, "*shape"], h: float
+    model: PointNeuron,
+    state: State,
+    I_ext: Float[Array, "*shape"],
+    h: Float[ArrayLike, ""],
 ) -> State:
     """One exponential midpoint step of `h` ms under the constant current
     `I_ext` (uA/cm^2)."""
