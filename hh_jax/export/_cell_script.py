@@ -94,14 +94,20 @@ class Cell:
         self.stim_t = h.Vector(STIM_TIMES)
         self.stim_i = h.Vector(STIM_NA)
         self.stim_i.play(self.clamp._ref_amp, self.stim_t, 0)
-        self.init_handler = h.FInitializeHandler(1, self._set_initial_state)
+        # The handler's callback holds the section, not the Cell: no cycle, so
+        # a Cell that goes out of scope frees its section.
+        self.init_handler = h.FInitializeHandler(1, _initial_state_setter(self.soma))
 
-    def _set_initial_state(self):
-        seg = self.soma(0.5)
+
+def _initial_state_setter(soma):
+    def set_initial_state():
+        seg = soma(0.5)
         for (mechanism, name), value in INITIAL_GATES.items():
             setattr(seg, f"{{name}}_{{mechanism}}", value)
         for name, value in INITIAL_CONCENTRATIONS.items():
             setattr(seg, name, value)
+
+    return set_initial_state
 
 
 def run(t_stop=T_STOP, dt=0.025, *, cvode=True, atol=1e-9, rtol=1e-9):
@@ -109,21 +115,27 @@ def run(t_stop=T_STOP, dt=0.025, *, cvode=True, atol=1e-9, rtol=1e-9):
 
     cvode=True: variable-step CVODE with tolerances atol, rtol (output
     interpolated at the sample times); cvode=False: fixed steps of `dt`."""
-    h.load_file("stdrun.hoc")
     cell = Cell()
     h.celsius = CELSIUS
     solver = h.CVode()
     solver.active(1 if cvode else 0)
+    n = int(round(t_stop / dt)) + 1
+    times = dt * np.arange(n)
     if cvode:
         solver.atol(atol)
         solver.rtol(rtol)
-    h.dt = dt
-    v = h.Vector().record(cell.soma(0.5)._ref_v, dt)
+        sample_times = h.Vector(times)  # must outlive the run
+        v = h.Vector().record(cell.soma(0.5)._ref_v, sample_times)
+    else:
+        h.dt = dt
+        v = h.Vector().record(cell.soma(0.5)._ref_v)
     h.finitialize(V_INIT)
-    h.continuerun(t_stop)
-    n = int(round(t_stop / dt)) + 1
-    v = np.array(v)[:n]
-    return dt * np.arange(v.size), v
+    if cvode:
+        solver.solve(t_stop + 0.5 * dt)
+    else:
+        while h.t < t_stop - 0.5 * dt:
+            h.fadvance()
+    return times, np.array(v)[:n]
 
 
 if __name__ == "__main__":
