@@ -10,6 +10,10 @@ and NeuroML 2.
 
 from ._fitdir import FittedCell as FittedCell
 from ._fitdir import load_fit as load_fit
+from ._neuroml import to_neuroml as to_neuroml
+from ._neuroml_import import NeuroMLCell as NeuroMLCell
+from ._neuroml_import import cell_from_neuroml as cell_from_neuroml
+from ._neuroml_import import channels_from_neuroml as channels_from_neuroml
 from ._neuron import NeuronExport as NeuronExport
 from ._neuron import compile_mechanisms as compile_mechanisms
 from ._neuron import mod_texts as mod_texts
