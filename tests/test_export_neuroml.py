@@ -152,7 +152,17 @@ def test_cli_exports_fitted_cell_as_neuroml(tmp_path):
     (tmp_path / "fit" / "params.json").write_text(json.dumps(params))
     out = tmp_path / "nml"
     assert (
-        main(["export", str(tmp_path / "fit"), "--to", "neuroml", "--out", str(out)])
+        main(
+            [
+                "export",
+                str(tmp_path / "fit"),
+                "--to",
+                "neuroml",
+                "--out",
+                str(out),
+                "--no-cache",
+            ]
+        )
         == 0
     )
     cell = export.cell_from_neuroml(out / "FastSpikingInterneuron.cell.nml")

@@ -4,6 +4,8 @@
 import argparse
 from pathlib import Path
 
+from ._common import add_precision_options
+
 
 def add_parser(sub) -> None:
     parser = sub.add_parser(
@@ -53,6 +55,7 @@ def add_parser(sub) -> None:
     parser.add_argument(
         "--compile", action="store_true", help="run nrnivmodl in DIR afterwards"
     )
+    add_precision_options(parser)
 
 
 def _stimulus(args, fitted):
