@@ -82,6 +82,8 @@ def declared_channel(channel: AbstractChannel, temperature: float) -> DeclaredCh
     """The declaration of `channel`, checked against its own rates and current
     at `temperature` (degC). Raises ``NotImplementedError`` naming the channel if
     it declares no kinetics (or they are not what it computes)."""
+    if not math.isfinite(temperature):
+        raise ValueError(f"`temperature` must be finite (degC); got {temperature}.")
     cls = type(channel)
     name = cls.__name__
     if cls.conductance is None or cls.reversal is None:
@@ -209,5 +211,3 @@ def _check(channel, declared: DeclaredChannel, temperature: float) -> None:
             f"{declared.name}: its current differs from the declared ohmic form "
             f"{declared.conductance} * prod(gate^power) * (V - {declared.reversal})."
         )
-    if not math.isfinite(temperature):
-        raise ValueError(f"temperature must be finite (degC); got {temperature}.")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._parameter import parameter_infos
 from ..model import PointNeuron, State, steady_state
 from ..stimulus import AbstractStimulus
 from ._cell_script import cell_script
@@ -81,8 +82,6 @@ def _nrn_parameters(source) -> dict[str, float]:
         values = dict(source.parameters)
         values[CONDUCTANCE] = source.values[source.conductance] * 1e-3  # S/cm^2
         return {CONDUCTANCE: values.pop(CONDUCTANCE), **values}
-    from .._parameter import parameter_infos
-
     return {n: float(np.asarray(getattr(source, n))) for n in parameter_infos(source)}
 
 
