@@ -9,6 +9,7 @@ Precision follows JAX's setting; hh_jax never changes it. For float64 call
 
 from . import cable as cable
 from . import channels as channels
+from . import export as export
 from . import features as features
 from . import io as io
 from ._numerics import x_over_expm1 as x_over_expm1

@@ -7,7 +7,7 @@ uF/cm^2, degrees Celsius.
 import argparse
 import sys
 
-from . import _cable, _fit, _sensitivity, _simulate, _sweep
+from . import _cable, _export, _fit, _sensitivity, _simulate, _sweep
 
 # Each subcommand module provides `add_parser(subparsers)` and `run(args)`.
 _COMMANDS = {
@@ -16,6 +16,7 @@ _COMMANDS = {
     "sensitivity": _sensitivity,
     "sweep": _sweep,
     "cable": _cable,
+    "export": _export,
 }
 
 
