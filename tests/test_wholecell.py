@@ -312,3 +312,43 @@ def test_validation_criteria_below_ten_spikes_and_without_spikes():
     assert checks["first_spike_latency"]["pass"] is None
     assert checks["voltage_base"]["pass"] is None  # spiked before the step
     assert checks["spike_count"]["pass"] is True
+
+
+# --- the whole pipeline on an NWB file in SI units -----------------------------
+
+
+def test_cli_fits_an_nwb_file_in_si_units(si_nwb, rs, tmp_path, capsys):
+    """`hh-jax fit` on the SI-unit NWB file (volts, amperes, a noisy measured
+    stimulus) with the smallest search: every output file is written, the
+    passive properties read through the NWB path equal those of the same sweeps
+    read from the ABF (so the unit conversions hold end to end), and the
+    validation covers the held-out sweep."""
+    import json
+
+    from hh_jax.cli import main
+
+    path, _ = si_nwb
+    out = tmp_path / "fit"
+    argv = ["fit", str(path), "--train", "0", "--validate", "1", "--out", str(out)]
+    argv += ["--model", "cortical-rs", "--popsize", "4", "--generations", "1"]
+    argv += ["--time-budget", "1", "--no-progress"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "model selection: cortical-rs" in printed
+    for name in ("params.json", "fit.png", "validation.npz", "validation.json"):
+        assert (out / name).stat().st_size > 0, name
+    params = json.loads((out / "params.json").read_text())
+    assert params["model"] == "cortical-rs" and params["train_sweeps"] == [0]
+    assert params["area"]["unit"] == "um^2" and params["area"]["value"] > 0
+    abf = estimate_passive([rs[3]])
+    assert params["passive"]["V_rest"] == pytest.approx(abf.V_rest, abs=0.05)
+    assert params["passive"]["input_resistance"] == pytest.approx(
+        abf.input_resistance, rel=0.02
+    )
+    for warning in params["warnings"]:
+        assert f"WARNING: {warning}" in printed  # reported in the CLI output too
+    validation = json.loads((out / "validation.json").read_text())
+    assert list(validation["sweeps"]) == ["1"]
+    assert validation["summary"]["applicable"] >= 2
+    traces = np.load(out / "validation.npz")
+    assert traces["V_1"].shape == traces["V_data_1"].shape == traces["t_1"].shape

@@ -184,7 +184,7 @@ class PopulationEvaluator:
         levels = jnp.repeat(jnp.asarray(levels.T, self.dtype), B, axis=1)  # (K, S*B)
         if self.whole_cell:
             area = jnp.tile(jnp.asarray(area_um2, self.dtype), S)
-            levels = levels * (PA_TO_UA / (area * UM2_TO_CM2))
+            levels = levels * (PA_TO_UA / (area * UM2_TO_CM2))[None, :]
         model, y0, bad = self._models(lane, levels[0])
         # Time from the window's start: windows of sweeps on different clocks
         # (NWB) share the integration when their protocols match. The command

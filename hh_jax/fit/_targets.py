@@ -17,7 +17,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, Bool, Float
 
 from ..features import compute
 
@@ -172,12 +172,18 @@ def window_targets(
 
 def z_scores(
     model_values: Float[Array, "*batch F"],
-    values: Float[Array, " F"],
-    scales: Float[Array, " F"],
-    active: Float[Array, " F"],
+    values: Float[Array, "*#batch F"],
+    scales: Float[Array, "*#batch F"],
+    active: Bool[Array, "*#batch F"],
 ) -> Float[Array, "*batch F"]:
     """``|model - data| / scale`` capped at :data:`Z_CAP`; a feature the model
-    lacks (NaN) scores the cap; inactive features score 0."""
+    lacks (NaN) scores the cap; inactive features score 0. The data's arrays
+    broadcast against the model's leading axes (e.g. windows x features against
+    candidates x windows x features)."""
+    shape = model_values.shape
+    values, scales, active = (
+        jnp.broadcast_to(x, shape) for x in (values, scales, active)
+    )
     z = jnp.abs(model_values - values) / scales
     z = jnp.where(jnp.isfinite(z), jnp.minimum(z, Z_CAP), Z_CAP)
     return jnp.where(active, z, 0.0)
