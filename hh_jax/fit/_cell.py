@@ -38,6 +38,9 @@ from ._protocol import main_step_window
 from ._space import AREA, AREA_BOUNDS, LogLogistic, build_space
 from ._windows import training_windows
 
+# The search's step follows the data's sampling within these bounds (ms): the
+# exponential midpoint steps are second order, stable at any step.
+DT_RANGE = (0.02, 0.05)
 _AT_BOUND = 0.01  # a parameter within 1 % of its search range of a bound is "at" it
 
 
@@ -52,7 +55,9 @@ class CellFitSettings:
       (`initial_samples` and `screen_generations`, together at most
       `screening_fraction` of the budget) and the best by cross-validation
       gets the rest.
-    - `dt`: fixed step of the search's simulations, ms.
+    - `dt`: fixed step of the search's simulations, ms (None: the data's sample
+      interval, within 0.02 to 0.05 ms, so that features quantised to the
+      samples, such as AP width, are measured on a grid as fine as the data's).
     - `threshold`: spike threshold, mV (None: eFEL's -20 mV, or lower where the
       recorded spikes are small; see :func:`hh_jax.spikes.detection_threshold`).
     - `max_spikes`: per-spike feature slots per window.
@@ -66,7 +71,7 @@ class CellFitSettings:
     screen_generations: int = 6
     screening_fraction: float = 0.5
     time_budget_s: float = 200.0
-    dt: float = 0.05
+    dt: float | None = None
     threshold: float | None = None
     max_spikes: int = 64
     C_m: float = 1.0
@@ -77,7 +82,7 @@ class CellFitSettings:
         for name in ("popsize", "generations", "max_spikes"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"`{name}` must be >= 1; got {getattr(self, name)}.")
-        if not self.dt > 0:
+        if self.dt is not None and not self.dt > 0:
             raise ValueError(f"`dt` must be > 0 ms; got {self.dt}.")
         if not self.time_budget_s > 0:
             raise ValueError(
@@ -419,7 +424,11 @@ def fit_cell(
                 f"the recorded spikes are small: spike threshold {threshold:g} mV "
                 "(not eFEL's -20 mV)"
             )
-    settings = dataclasses.replace(settings, threshold=float(threshold))
+    dt = settings.dt
+    if dt is None:
+        interval = float(np.median([np.median(np.diff(s.t)) for s in sweeps]))
+        dt = float(np.clip(interval, DT_RANGE[0], DT_RANGE[1]))
+    settings = dataclasses.replace(settings, threshold=float(threshold), dt=dt)
     window = main_step_window(all_sweeps)
     passive = estimate_passive(sweeps, window)
     area_source = None
