@@ -109,8 +109,13 @@ def main():
         if method == "diffrax":
             tol = {} if param is None else dict(rtol=param, atol=param)
             return hh.simulate_batch(
-                model, stim, ts, method="diffrax", currents=max_spikes > 0,
-                **tol, **options,
+                model,
+                stim,
+                ts,
+                method="diffrax",
+                currents=max_spikes > 0,
+                **tol,
+                **options,
             )
         if method in ("tsit5", "rk4"):
             options.update(dt=param)
@@ -167,9 +172,7 @@ def main():
             V = np.asarray(trace.V, np.float64)
             grid = np.asarray(hh.spike_times(ts, V, dVdt=dV, max_spikes=spikes))
             record.update(compare_spikes(grid[:n], ref["spike_times"]))
-            record["spike_method"] = (
-                "cubic Hermite with dV/dt on the 0.01 ms save grid"
-            )
+            record["spike_method"] = "cubic Hermite with dV/dt on the 0.01 ms save grid"
             record["max_abs_dV_mV"] = float(np.max(np.abs(V - ref["V"])))
             if trace.spikes is not None:
                 inside = compare_spikes(

@@ -291,8 +291,7 @@ def simulate_batch(
     # are concatenated and unpadded.
     shared_t = method != "diffrax"
     per_neuron = [
-        eqx.tree_at(lambda c: c.t, c, jnp.zeros(1)) if shared_t else c
-        for c in chunks
+        eqx.tree_at(lambda c: c.t, c, jnp.zeros(1)) if shared_t else c for c in chunks
     ]
     if len(per_neuron) == 1:
         out = per_neuron[0]
