@@ -200,6 +200,21 @@ def test_threshold_is_eFELs_for_tall_spikes_and_lower_for_small_ones(rs):
     assert n_small == n_tall  # every spike still counted
 
 
+def test_threshold_ignores_sampling_noise_on_the_ramps_of_fast_firing():
+    """100 Hz spikes peaking at +50 mV, each followed by an AHP to -88 mV and a
+    slow ramp back, sampled at 50 kHz with 0.3 mV noise: noise on the ramps is
+    no upstroke (a detector on sample-to-sample slopes took the ramps for
+    small spikes and returned -51 mV, which counts noise crossings)."""
+    dt = 0.02
+    t = np.arange(0.0, 500.0, dt)
+    phase = np.mod(t, 10.0)
+    V = -88.0 + 38.0 * phase / 10.0
+    spike = -50.0 + 100.0 * np.sin(np.pi * (phase - 9.5) / 0.5)
+    V = np.where(phase > 9.5, spike, V)
+    V = V + np.random.default_rng(3).normal(0.0, 0.3, t.size)
+    assert detection_threshold([(t, V)]) == -20.0
+
+
 # --- validation checks -------------------------------------------------------------
 
 
