@@ -329,6 +329,18 @@ def test_validation_criteria_below_ten_spikes_and_without_spikes():
     assert checks["spike_count"]["pass"] is True
 
 
+def test_a_failed_replay_is_named_and_retried_with_a_larger_budget(rs):
+    from hh_jax.fit._replay import replay, replay_each
+    from hh_jax.presets import CorticalRegularSpiking
+
+    model, sweep = CorticalRegularSpiking(), rs[3]
+    V, failures = replay_each(model, [sweep], area_um2=20_000.0, max_steps=50)
+    assert V == [None]
+    assert "max_steps 200" in failures[0]  # tried again with four times 50
+    with pytest.raises(RuntimeError, match=sweep.name):
+        replay(model, [sweep], area_um2=20_000.0, max_steps=50)
+
+
 # --- the whole pipeline on an NWB file in SI units -----------------------------
 
 

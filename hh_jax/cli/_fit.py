@@ -309,11 +309,15 @@ def _run_cell(args, recording) -> int:
         f"\non the training sweeps: {on_train.passed} of {on_train.applicable} "
         "eFEL checks passed"
     )
+    for failure in on_train.failures:
+        print(f"WARNING: {failure}")
     if validate:
         validation = result.validate(recording, validate)
         validation.save(out)
         print("\nvalidation (held-out sweeps, data/model):")
         print(validation.table())
+        for failure in validation.failures:
+            print(f"WARNING: {failure}")
         written += [out / f"validation.{x}" for x in ("npz", "json", "png")]
     print(
         f"\nfit took {result.timing['total_s']:.1f} s; wrote "

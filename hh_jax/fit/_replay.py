@@ -46,6 +46,64 @@ def _replay(model, stimulus, t, holding, V_guess, rtol, atol, max_steps):
     return jax.vmap(one)(stimulus, t, holding)
 
 
+def replay_each(
+    model: PointNeuron,
+    sweeps: list[Sweep],
+    *,
+    area_um2: float | None = None,
+    V_guess: float = -65.0,
+    rtol: float = 1e-6,
+    atol: float = 1e-6,
+    max_steps: int | None = None,
+) -> tuple[list[np.ndarray | None], dict[int, str]]:
+    """The model's V (mV) at every sample of each sweep, or None for a sweep
+    whose simulation failed, and why it failed (by position in `sweeps`).
+    Sweeps that exhaust the step budget are tried once more with four times it.
+    Arguments as :func:`replay`."""
+    recording = Recording(list(sweeps))
+    whole_cell = sweeps[0].current_unit != "uA/cm^2"
+    if whole_cell and area_um2 is None:
+        raise ValueError("whole-cell sweeps (pA) need the membrane `area_um2` (um^2).")
+    area_cm2 = area_um2 * 1e-8 if whole_cell else None
+    stimulus = recording.padded_stimulus(area_cm2=area_cm2)
+    t, _, mask = recording.padded()
+    if max_steps is None:
+        max_steps = max_steps_for(max(s.duration for s in sweeps))
+    out: list[np.ndarray | None] = [None] * len(sweeps)
+    failures: dict[int, str] = {}
+    todo = np.arange(len(sweeps))
+    for budget in (int(max_steps), 4 * int(max_steps)):
+        trace = _replay(
+            model,
+            jax.tree.map(lambda x: x[todo], stimulus),
+            jnp.asarray(t[todo]),
+            stimulus.values[todo, 0],
+            jnp.asarray(V_guess, dtype=jnp.asarray(t).dtype),
+            rtol,
+            atol,
+            budget,
+        )
+        status, V = np.asarray(trace.status), np.asarray(trace.V)
+        again = []
+        for j, i in enumerate(todo):
+            ok = status[j] == Status.OK and np.all(np.isfinite(V[j][mask[i]]))
+            if ok:
+                out[i] = V[j][mask[i]]
+                failures.pop(int(i), None)
+                continue
+            failures[int(i)] = (
+                "no resting state under the holding current"
+                if not np.isfinite(V[j, 0])
+                else f"{Status(int(status[j])).message} (max_steps {budget})"
+            )
+            if status[j] == Status.MAX_STEPS_REACHED:
+                again.append(i)
+        if not again:
+            break
+        todo = np.asarray(again)
+    return out, failures
+
+
 def replay(
     model: PointNeuron,
     sweeps: list[Sweep],
@@ -64,40 +122,18 @@ def replay(
 
     Raises ``RuntimeError`` naming each sweep that failed (solver step budget,
     non-finite values, no resting state) and why."""
-    recording = Recording(list(sweeps))
-    whole_cell = sweeps[0].current_unit != "uA/cm^2"
-    if whole_cell and area_um2 is None:
-        raise ValueError("whole-cell sweeps (pA) need the membrane `area_um2` (um^2).")
-    area_cm2 = area_um2 * 1e-8 if whole_cell else None
-    stimulus = recording.padded_stimulus(area_cm2=area_cm2)
-    t, _, mask = recording.padded()
-    if max_steps is None:
-        max_steps = max_steps_for(max(s.duration for s in sweeps))
-    trace = _replay(
+    V, failures = replay_each(
         model,
-        stimulus,
-        jnp.asarray(t),
-        stimulus.values[:, 0],
-        jnp.asarray(V_guess, dtype=jnp.asarray(t).dtype),
-        rtol,
-        atol,
-        int(max_steps),
+        sweeps,
+        area_um2=area_um2,
+        V_guess=V_guess,
+        rtol=rtol,
+        atol=atol,
+        max_steps=max_steps,
     )
-    status = np.asarray(trace.status)
-    V = np.asarray(trace.V)
-    failed = [
-        f"{s.name or i}: "
-        + (
-            "no resting state under the holding current"
-            if not np.isfinite(V[i, 0])
-            else Status(int(status[i])).message
-        )
-        for i, s in enumerate(sweeps)
-        if status[i] != Status.OK or not np.all(np.isfinite(V[i][mask[i]]))
-    ]
-    if failed:
+    if failures:
         raise RuntimeError(
-            f"{len(failed)} of {len(sweeps)} sweep simulation(s) failed (max_steps "
-            f"{max_steps}): " + "; ".join(failed)
+            f"{len(failures)} of {len(sweeps)} sweep simulation(s) failed: "
+            + "; ".join(f"{sweeps[i].name or i}: {m}" for i, m in failures.items())
         )
-    return [V[i][mask[i]] for i in range(len(sweeps))]
+    return V

@@ -1,10 +1,12 @@
 """Validation: a fitted model against sweeps it did not see, judged by eFEL.
 
 Each validated sweep is replayed whole with the fitted model
-(:func:`._replay.replay`), and eFEL itself (the reference implementation of the
-features) measures data and model with the same settings: the spike threshold
-of the fit, the sweep's main step as the stimulus window, times counted from the
-sweep's first sample. Five checks per sweep, the criteria users judge fits by:
+(:func:`._replay.replay_each`; a sweep whose simulation fails fails its
+checks and is named in `Validation.failures`), and eFEL itself (the reference
+implementation of the features) measures data and model with the same
+settings: the spike threshold of the fit, the sweep's main step as the stimulus
+window, times counted from the sweep's first sample. Five checks per sweep, the
+criteria users judge fits by:
 
 - spike count (eFEL ``Spikecount``) within 15 % (within 2 below 10 spikes);
 - first-spike latency (``time_to_first_spike``) within 10 ms;
@@ -25,7 +27,7 @@ import numpy as np
 
 from ..io import Recording, Sweep
 from ._protocol import main_step_window, step_protocol
-from ._replay import replay
+from ._replay import replay_each
 
 CRITERIA = {
     "spike_count": "eFEL Spikecount within 15 % (within 2 spikes below 10)",
@@ -118,6 +120,7 @@ class SweepValidation:
     t: np.ndarray
     V_data: np.ndarray
     V_model: np.ndarray
+    failure: str | None = None
 
     @property
     def passed(self) -> int:
@@ -143,6 +146,17 @@ class Validation:
     @property
     def applicable(self) -> int:
         return sum(s.applicable for s in self.sweeps)
+
+    @property
+    def failures(self) -> list[str]:
+        """One line per sweep whose simulation failed (its checks count as
+        failed)."""
+        return [
+            f"sweep {s.index}: the model's simulation failed ({s.failure}); its "
+            "checks count as failed"
+            for s in self.sweeps
+            if s.failure is not None
+        ]
 
     @property
     def fraction(self) -> float:
@@ -190,9 +204,11 @@ class Validation:
                     for k, (p, n) in self.by_check().items()
                 },
             },
+            "failures": self.failures,
             "sweeps": {
                 str(s.index): {
                     "name": s.name,
+                    "failure": s.failure,
                     "step": {
                         "start_ms": s.step_start,
                         "end_ms": s.step_end,
@@ -256,17 +272,26 @@ def validate_model(
     chosen: list[Sweep] = [recording[i] for i in sweeps]
     if not chosen:
         raise ValueError("no sweeps to validate.")
-    V_model = replay(model, chosen, area_um2=area_um2, V_guess=V_guess)
+    V_model, failures = replay_each(model, chosen, area_um2=area_um2, V_guess=V_guess)
     out = []
-    for index, sweep, Vm in zip(sweeps, chosen, V_model):
+    for k, (index, sweep, Vm) in enumerate(zip(sweeps, chosen, V_model)):
         proto = step_protocol(sweep, window)
         t0 = float(sweep.t[0])
         start, end = proto.main_step.start - t0, proto.main_step.end - t0
         rel = sweep.t - t0
         data = efel_features(rel, sweep.V, start, end, threshold)
-        mod = efel_features(rel, Vm, start, end, threshold)
         before = sweep.t < proto.main_step.start
         spike_before = bool(before.any() and np.max(sweep.V[before]) > threshold)
+        if Vm is None:  # the simulation failed: every applicable check fails
+            Vm = np.full_like(np.asarray(sweep.V, float), np.nan)
+            mod = dict.fromkeys(data)
+            checks = _checks(data, mod, spike_before)
+            for c in checks.values():
+                if c["pass"] is not None:
+                    c["pass"] = False
+        else:
+            mod = efel_features(rel, Vm, start, end, threshold)
+            checks = _checks(data, mod, spike_before)
         out.append(
             SweepValidation(
                 index=int(index),
@@ -276,10 +301,11 @@ def validate_model(
                 amplitude=proto.main_step.amplitude,
                 current_unit=sweep.current_unit,
                 features={"data": data, "model": mod},
-                checks=_checks(data, mod, spike_before),
+                checks=checks,
                 t=np.asarray(sweep.t),
                 V_data=np.asarray(sweep.V),
                 V_model=np.asarray(Vm),
+                failure=failures.get(k),
             )
         )
     return Validation(out, float(threshold))
