@@ -5,8 +5,15 @@
   (hh_jax.channels.alpha_m ..., the shared-exponential implementation) to 1e-9
   relative in float64, also at the 0/0 points, and simulate, batch and
   differentiate like them.
-- Round trip: a model exported then imported gives the same traces to rounding.
-- What standard forms cannot express raises NotImplementedError naming it.
+- The M current and the Ca-activated K current written by hand in NeuroML's
+  custom-rate idiom (tests/data/pospischil_m_ahp.nml: LEMS ComponentTypes with
+  SI constants) must equal hh_jax's MCurrent and CalciumActivatedPotassium.
+- Round trip: every preset and the fit candidates exported then imported have
+  the same vector field to rounding, and four of them the same traces.
+- Every written document passes libNeuroML's validator and the XSD.
+- Independent: jNeuroML converts an exported cortical-rs cell to NEURON, whose
+  spike times must match hh_jax's (skipped without Java and pyNeuroML).
+- What cannot be imported raises NotImplementedError naming it.
 """
 
 from pathlib import Path
@@ -19,9 +26,12 @@ from neuroml.utils import validate_neuroml2
 
 import hh_jax as hh
 from hh_jax import export
-from hh_jax.channels import Leak
+from hh_jax.channels import CalciumActivatedPotassium, Leak, MCurrent
+from hh_jax.fit._presets import CANDIDATES
+from hh_jax.model import State
 
 SQUID = Path(__file__).parent / "data" / "squid_channels.nml"
+M_AHP = Path(__file__).parent / "data" / "pospischil_m_ahp.nml"
 V = jnp.concatenate([jnp.linspace(-120.0, 60.0, 91), jnp.array([-40.0, -55.0])])
 TS = jnp.arange(0.0, 60.0001, 0.05)
 STEP = hh.Step(10.0, 5.0, 45.0)
@@ -90,37 +100,202 @@ def test_imported_squid_differentiates_and_batches(squid):
     np.testing.assert_allclose(current[1], one, rtol=1e-12)
 
 
+# Fitted-looking values of every candidate (each searched parameter away from
+# its default, so that each must be written and read back).
+FITTED = {
+    "cortical-rs": {
+        "g_Na": 62.0,
+        "g_K": 6.5,
+        "g_M": 0.11,
+        "V_T": -57.5,
+        "tau_max": 800.0,
+        "E_Na": 55.0,
+        "E_K": -95.0,
+        "temperature": 31.5,
+        "shift_h": 3.5,
+        "tau_scale_n": 1.4,
+        "C_m": 1.2,
+    },
+    "adapting-pyramidal": {
+        "g_Na": 62.0,
+        "g_K": 6.5,
+        "g_M": 0.11,
+        "V_T": -57.5,
+        "E_Na": 55.0,
+        "E_K": -95.0,
+        "temperature": 31.5,
+        "shift_h": 3.5,
+        "tau_scale_n": 1.4,
+        "g_AHP": 0.45,
+        "g_CaL": 0.08,
+        "tau_Ca": 150.0,
+        "g_Ih": 0.15,
+        "E_L": -68.0,
+    },
+    "fast-spiking": {
+        "g_Na": 90.0,
+        "g_Kv3": 180.0,
+        "E_Na": 55.0,
+        "E_K": -92.0,
+        "temperature": 33.0,
+        "shift_m": -3.0,
+        "shift_h": 2.0,
+        "tau_scale_n_kv3": 0.8,
+        "E_L": -66.0,
+    },
+}
+
+
+def fitted(name):
+    return CANDIDATES[name].build().replace(**FITTED[name])
+
+
+PRESETS = [
+    hh.HodgkinHuxley,
+    hh.CorticalRegularSpiking,
+    hh.CorticalFastSpiking,
+    hh.CorticalIntrinsicBursting,
+    hh.CorticalLowThresholdSpiking,
+    hh.FastSpikingInterneuron,
+    hh.AdaptingPyramidal,
+]
+MODELS = {cls.__name__: cls for cls in PRESETS}
+MODELS.update({f"fit:{n}": (lambda n=n: fitted(n)) for n in FITTED})
+
+
+def _random_state(model, n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    gates = {}
+    for name, info in model.state_infos().items():
+        if info.kind == "concentration":  # mM, log-uniform 1e-5 .. 1e-2
+            gates[name] = jnp.asarray(10 ** rng.uniform(-5, -2, n))
+        else:
+            gates[name] = jnp.asarray(rng.uniform(0.0, 1.0, n))
+    V = jnp.asarray(np.concatenate([rng.uniform(-110, 60, n - 4), [-40, -55, -35, 0]]))
+    return State(V=V, gates=gates)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_round_trip_same_vector_field(tmp_path, name):
+    """Every preset and fit candidate: export (validated against the XSD), import,
+    and the vector field (dV/dt and every gate and concentration rate, also at
+    the removable singularities) and the steady states are the model's."""
+    model = MODELS[name]()
+    path = export.to_neuroml(model, tmp_path, area_um2=2500.0)  # validates
+    assert export.schema_errors(path) == []
+    cell = export.cell_from_neuroml(path)
+    back = cell.model
+    assert cell.area_um2 == pytest.approx(2500.0, rel=1e-12)
+    assert float(back.temperature) == float(model.temperature)
+    assert float(back.C_m) == float(model.C_m)
+    assert set(back.gate_names) == set(model.gate_names)
+    state = _random_state(model)
+    for I_ext in (0.0, 7.5):
+        a = model.derivative(state, I_ext)
+        b = back.derivative(state, I_ext)
+        # measured <= 3e-13 relative (rounding of the baked-in midpoints, rates
+        # and of the pool's rho = 1 / (2 F depth))
+        np.testing.assert_allclose(b.V, a.V, rtol=1e-10, atol=1e-12)
+        for g in model.gate_names:
+            np.testing.assert_allclose(
+                b.gates[g], a.gates[g], rtol=1e-10, atol=1e-15, err_msg=g
+            )
+    V = jnp.linspace(-90.0, 40.0, 27)
+    sa, sb = hh.steady_state(model, V), hh.steady_state(back, V)
+    for g in model.gate_names:
+        np.testing.assert_allclose(sb.gates[g], sa.gates[g], rtol=1e-10, err_msg=g)
+    if model.pools is not None:  # the species starts at the steady state at V_init
+        start = float(hh.steady_state(model, -65.0).gates["Ca_i"])
+        assert cell.initial_concentrations["Ca_i"] == pytest.approx(start, rel=1e-14)
+
+
 ROUND_TRIP = {
-    "CorticalFastSpiking": hh.CorticalFastSpiking().replace(
+    "CorticalFastSpiking": lambda: hh.CorticalFastSpiking().replace(
         shift_h=2.5, tau_scale_n=1.3, shift_m=-1.5, temperature=32.0, V_T=-57.0, C_m=1.1
     ),
-    "FastSpikingInterneuron": hh.FastSpikingInterneuron().replace(
+    "FastSpikingInterneuron": lambda: hh.FastSpikingInterneuron().replace(
         tau_scale_n_kv3=0.8, shift_h=-2.0
     ),
+    "fit:cortical-rs": lambda: fitted("cortical-rs"),
+    "fit:adapting-pyramidal": lambda: fitted("adapting-pyramidal"),
 }
 
 
 @pytest.mark.parametrize("name", list(ROUND_TRIP))
 def test_round_trip_same_traces(tmp_path, name):
-    model = ROUND_TRIP[name]
+    model = ROUND_TRIP[name]()
     path = export.to_neuroml(model, tmp_path, area_um2=2500.0)  # validates
     cell = export.cell_from_neuroml(path)
     assert cell.area_um2 == pytest.approx(2500.0, rel=1e-12)
-    assert float(cell.model.temperature) == float(model.temperature)
-    assert float(cell.model.C_m) == float(model.C_m)
     stim = hh.Step(12.0, 5.0, 45.0)
     a = hh.simulate(model, stim, TS, rtol=1e-10, atol=1e-10)
     b = hh.simulate(cell.model, stim, TS, rtol=1e-10, atol=1e-10)
     assert int(hh.spike_count(a.V)) >= 2
-    # measured <= 1.6e-12 mV (rounding of the baked-in midpoints and rates)
+    # measured <= 1.6e-12 mV for the standard forms, 2e-10 mV with the Ca pool
+    # (rho = 1 / (2 F depth) and back)
     np.testing.assert_allclose(b.V, a.V, rtol=0, atol=1e-9)
 
 
-def test_not_expressible_raise(tmp_path):
-    with pytest.raises(NotImplementedError, match="MCurrent"):
-        export.to_neuroml(hh.CorticalRegularSpiking(), tmp_path)
-    with pytest.raises(NotImplementedError, match="CalciumPool"):
-        export.to_neuroml(hh.AdaptingPyramidal(), tmp_path)
+def test_expression_rates_written_as_component_types(tmp_path):
+    """The M current's time constant is a ComponentType extending
+    baseVoltageDepTime in mV/ms scale constants, the AHP's Ca dependence one
+    extending baseVoltageConcDepRate; the pool is a fixedFactorConcentrationModel
+    with rho = 1 / (2 F depth)."""
+    from neuroml.loaders import read_neuroml2_file
+
+    model = fitted("adapting-pyramidal")
+    doc = read_neuroml2_file(str(export.to_neuroml(model, tmp_path)))
+    types = {ct.name: ct for ct in doc.ComponentType}
+    tau = types["MCurrent_p_tau"]
+    assert tau.extends == "baseVoltageDepTime"
+    consts = {c.name: c.value for c in tau.Constant}
+    assert consts["VOLT_SCALE"] == "1mV" and consts["TIME_SCALE"] == "1ms"
+    assert float(consts["tau_max"]) == float(model.tau_max)
+    assert types["CalciumActivatedPotassium_m_ahp_alpha"].extends == (
+        "baseVoltageConcDepRate"
+    )
+    (pool,) = doc.fixed_factor_concentration_models
+    rho = float(pool.rho.removesuffix("mol_per_m_per_A_per_s"))
+    depth_m = float(model.depth_Ca) * 1e-6
+    assert rho == pytest.approx(1 / (2 * 96485.33212 * depth_m), rel=1e-15)
+    assert pool.decay_constant == "150ms"
+
+
+def test_schema_validation_can_fail(tmp_path):
+    """The strict XSD check rejects what libNeuroML's object validator lets
+    through (an element it does not know)."""
+    path = export.to_neuroml(hh.CorticalRegularSpiking(), tmp_path)
+    bad = tmp_path / "bad.nml"
+    text = path.read_text()
+    bad.write_text(text.replace("<cell ", '<notAnElement id="x"/>\n    <cell ', 1))
+    assert export.schema_errors(path) == []
+    assert any("notAnElement" in e for e in export.schema_errors(bad))
+    with pytest.raises(ValueError, match="not valid NeuroML 2"):
+        export.validate_file(bad)
+
+
+@pytest.mark.parametrize("temperature", [36.0, 29.0])
+def test_handwritten_lems_channels_match_handwritten_classes(temperature):
+    """LEMS ComponentTypes written by hand (SI constants: 1 V, 1 s, 30 per_s,
+    1 mol_per_m3) read back as the library's M and AHP currents."""
+    channels = export.channels_from_neuroml(M_AHP)
+    im = channels["im"](g_im=0.07, E_K=-100.0)
+    ahp = channels["iahp"](g_iahp=0.3, E_K=-100.0)
+    assert ahp.reads == ("Ca_i",)
+    T = jnp.asarray(temperature)
+    ref = MCurrent().gate_rates(V, T)["p"]
+    mine = im.gate_rates(V, T)["p"]
+    # measured 4e-16 relative (v / 1000 + 0.035) / 0.02 against (v + 35) / 20
+    np.testing.assert_allclose(mine.alpha, ref.alpha, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(mine.beta, ref.beta, rtol=1e-9, atol=0)
+    Ca = {"Ca_i": jnp.geomspace(1e-5, 1e-2, V.shape[0])}
+    ref = CalciumActivatedPotassium().state_rates(V, Ca, T)["m_ahp"]
+    mine = ahp.state_rates(V, Ca, T)["m"]
+    np.testing.assert_allclose(mine.alpha, ref.alpha, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(mine.beta, ref.beta, rtol=1e-9, atol=0)
+
+
+def test_not_importable_raise(tmp_path):
     custom = tmp_path / "custom.nml"
     custom.write_text(
         SQUID.read_text().replace(
@@ -129,19 +304,37 @@ def test_not_expressible_raise(tmp_path):
     )
     with pytest.raises(NotImplementedError, match="'na'.*myCustomRate"):
         export.channels_from_neuroml(custom)
+    text = M_AHP.read_text()
+    conditional = tmp_path / "conditional.nml"  # a piecewise rate
+    conditional.write_text(
+        text.replace(
+            '<DerivedVariable name="r" dimension="per_time" exposure="r" '
+            'value="BETA"/>',
+            '<ConditionalDerivedVariable name="r" dimension="per_time" exposure="r">'
+            '<Case condition="v .gt. 0" value="BETA"/><Case value="2 * BETA"/>'
+            "</ConditionalDerivedVariable>",
+        )
+    )
+    with pytest.raises(NotImplementedError, match="iahp.*conditional"):
+        export.channels_from_neuroml(conditional)
+    heaviside = tmp_path / "heaviside.nml"  # a LEMS function hh_jax lacks
+    heaviside.write_text(text.replace('value="BETA"/>', 'value="BETA * H(v)"/>'))
+    with pytest.raises(NotImplementedError, match="H\\(v\\)"):
+        export.channels_from_neuroml(heaviside)
 
 
-def test_cli_exports_fitted_cell_as_neuroml(tmp_path):
+@pytest.mark.parametrize("name", list(FITTED))
+def test_cli_exports_fitted_cell_as_neuroml(tmp_path, name):
     """``hh-jax export FIT --to neuroml``: a params.json as fit_cell writes it
-    (fast-spiking candidate) gives a valid file whose cell has those values."""
+    (every candidate) gives a valid file whose cell has those values."""
     import json
 
     from hh_jax.cli import main
 
-    model = hh.FastSpikingInterneuron().replace(g_Na=90.0, shift_m=-3.0, E_L=-66.0)
+    model = fitted(name)
     infos = model.parameter_infos()
     params = {
-        "model": "fast-spiking",
+        "model": name,
         "parameters": {
             n: {"value": float(v), "unit": infos[n].unit, "searched": False}
             for n, v in model.parameters().items()
@@ -151,21 +344,11 @@ def test_cli_exports_fitted_cell_as_neuroml(tmp_path):
     (tmp_path / "fit").mkdir()
     (tmp_path / "fit" / "params.json").write_text(json.dumps(params))
     out = tmp_path / "nml"
-    assert (
-        main(
-            [
-                "export",
-                str(tmp_path / "fit"),
-                "--to",
-                "neuroml",
-                "--out",
-                str(out),
-                "--no-cache",
-            ]
-        )
-        == 0
-    )
-    cell = export.cell_from_neuroml(out / "FastSpikingInterneuron.cell.nml")
+    argv = ["export", str(tmp_path / "fit"), "--to", "neuroml", "--out", str(out)]
+    assert main([*argv, "--no-cache"]) == 0
+    path = out / f"{type(model).__name__}.cell.nml"
+    assert export.schema_errors(path) == []
+    cell = export.cell_from_neuroml(path)
     assert cell.area_um2 == pytest.approx(9000.0, rel=1e-12)
     V = jnp.linspace(-90.0, 40.0, 27)
     a = model.membrane_current(hh.steady_state(model, V))

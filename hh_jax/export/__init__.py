@@ -13,6 +13,7 @@ and NeuroML 2.
 
 from ._fitdir import FittedCell as FittedCell
 from ._fitdir import load_fit as load_fit
+from ._neuroml import schema_errors as schema_errors
 from ._neuroml import to_neuroml as to_neuroml
 from ._neuroml import validate_file as validate_file
 from ._neuroml_import import NeuroMLCell as NeuroMLCell

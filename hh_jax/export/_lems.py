@@ -69,7 +69,7 @@ _RESERVED = {"v", "caConc", "V_mV", "u", CALCIUM, "r", "x", "t"}
 _SCALES = {"VOLT_SCALE", "TIME_SCALE", "CONC_SCALE"}
 
 
-def lems_number(x: float) -> str:
+def lems_number(x: float | int) -> str:
     """`x` as a positional decimal that round-trips (no exponent: LEMS
     expression parsers differ on ``1e-05``)."""
     return np.format_float_positional(float(x), unique=True, trim="-")

@@ -26,7 +26,7 @@ from ..channels._rates import ExpLinear, Exponential, Sigmoid
 from ..model import PointNeuron, steady_state
 from ._declared import DeclaredChannel, declared_channel
 from ._lems import CALCIUM, FormType, component_type
-from ._neuroml_pool import pool_element
+from ._neuroml_pool import pool_element, pool_note
 from ._neuroml_units import written
 
 DEFAULT_AREA_UM2 = 1000.0
@@ -312,7 +312,10 @@ def to_neuroml(
     )
     cell = neuroml.Cell(
         id=cell_id,
-        notes=f"hh_jax {type(model).__name__}; area {area!r} um^2",
+        notes=" ".join(
+            [f"hh_jax {type(model).__name__}; area {area!r} um^2."]
+            + [pool_note(pool) for pool in pools.values()]
+        ),
         morphology=neuroml.Morphology(id=f"{cell_id}_morphology", segments=[soma]),
         biophysical_properties=neuroml.BiophysicalProperties(
             id=f"{cell_id}_biophysics",

@@ -64,6 +64,17 @@ def depth_um(rho_text: str, what: str) -> float:
     )
 
 
+def pool_note(pool) -> str:
+    """What the pool element cannot say (jLEMS refuses notes inside it)."""
+    depth = float(jnp.asarray(pool.depth_Ca))
+    return (
+        f"Ca pool: hh_jax {type(pool).__name__}, depth_Ca {depth!r} um, written as "
+        "a fixedFactorConcentrationModel with rho = 1 / (2 F depth_Ca), F = "
+        "96485.33212 C/mol; hh_jax clips the influx at 0 (only while V > E_Ca), "
+        "NeuroML does not."
+    )
+
+
 def pool_element(neuroml, pool, pool_id: str):
     """The ``fixedFactorConcentrationModel`` of `pool` (a CalciumPool)."""
     if not isinstance(pool, CalciumPool):
@@ -78,11 +89,6 @@ def pool_element(neuroml, pool, pool_id: str):
         resting_conc=written(float(jnp.asarray(pool.Ca_rest)), "mM"),
         decay_constant=written(float(jnp.asarray(pool.tau_Ca)), "ms"),
         rho=f"{lems_number(rho_si(depth))}{RHO_UNIT}",
-        notes=(
-            f"hh_jax {type(pool).__name__}: depth_Ca {depth!r} um; "
-            "rho = 1 / (2 F depth_Ca), F = 96485.33212 C/mol. hh_jax clips the "
-            "influx at 0 (only while V > E_Ca); NeuroML does not."
-        ),
     )
 
 

@@ -39,10 +39,10 @@ _QUANTITY = re.compile(
 )
 
 
-def quantity(text: str, expected: str, what: str) -> float:
+def quantity(text: str | float, expected: str, what: str) -> float:
     """The value of NeuroML quantity `text` in hh_jax unit `expected`; a bare
-    number is taken as dimensionless (`expected` ``"1"``). `what` names it in
-    errors."""
+    number is taken as dimensionless (`expected` ``"1"``; libNeuroML reads some
+    dimensionless attributes as floats). `what` names it in errors."""
     match = _QUANTITY.match(str(text))
     if match is None:
         raise ValueError(f"{what}: cannot read the NeuroML quantity {text!r}.")
