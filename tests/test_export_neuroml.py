@@ -45,8 +45,10 @@ def squid():
     return Na, K
 
 
-def test_squid_file_is_valid_neuroml():
-    validate_neuroml2(str(SQUID))
+@pytest.mark.parametrize("path", [SQUID, M_AHP], ids=["squid", "m_ahp"])
+def test_handwritten_files_are_valid_neuroml(path):
+    validate_neuroml2(str(path))
+    assert export.schema_errors(path) == []
 
 
 @pytest.mark.parametrize("temperature", [6.3, 18.5])
@@ -193,17 +195,18 @@ def test_round_trip_same_vector_field(tmp_path, name):
     for I_ext in (0.0, 7.5):
         a = model.derivative(state, I_ext)
         b = back.derivative(state, I_ext)
-        # measured <= 3e-13 relative (rounding of the baked-in midpoints, rates
-        # and of the pool's rho = 1 / (2 F depth))
-        np.testing.assert_allclose(b.V, a.V, rtol=1e-10, atol=1e-12)
+        # measured: bitwise equal for the presets at their defaults, <= 1.6e-15
+        # relative with fitted values (rounding of the baked-in midpoints and
+        # rates), 1.4e-14 for HodgkinHuxley (hand-written shared exponentials)
+        np.testing.assert_allclose(b.V, a.V, rtol=1e-12, atol=1e-12)
         for g in model.gate_names:
             np.testing.assert_allclose(
-                b.gates[g], a.gates[g], rtol=1e-10, atol=1e-15, err_msg=g
+                b.gates[g], a.gates[g], rtol=1e-12, atol=1e-15, err_msg=g
             )
     V = jnp.linspace(-90.0, 40.0, 27)
     sa, sb = hh.steady_state(model, V), hh.steady_state(back, V)
     for g in model.gate_names:
-        np.testing.assert_allclose(sb.gates[g], sa.gates[g], rtol=1e-10, err_msg=g)
+        np.testing.assert_allclose(sb.gates[g], sa.gates[g], rtol=1e-12, err_msg=g)
     if model.pools is not None:  # the species starts at the steady state at V_init
         start = float(hh.steady_state(model, -65.0).gates["Ca_i"])
         assert cell.initial_concentrations["Ca_i"] == pytest.approx(start, rel=1e-14)
@@ -285,7 +288,8 @@ def test_handwritten_lems_channels_match_handwritten_classes(temperature):
     T = jnp.asarray(temperature)
     ref = MCurrent().gate_rates(V, T)["p"]
     mine = im.gate_rates(V, T)["p"]
-    # measured 4e-16 relative (v / 1000 + 0.035) / 0.02 against (v + 35) / 20
+    # the issue's 1e-9; measured 1.1e-15 relative ((v / 1000 + 0.035) / 0.02
+    # against (v + 35) / 20)
     np.testing.assert_allclose(mine.alpha, ref.alpha, rtol=1e-9, atol=0)
     np.testing.assert_allclose(mine.beta, ref.beta, rtol=1e-9, atol=0)
     Ca = {"Ca_i": jnp.geomspace(1e-5, 1e-2, V.shape[0])}
@@ -354,3 +358,117 @@ def test_cli_exports_fitted_cell_as_neuroml(tmp_path, name):
     a = model.membrane_current(hh.steady_state(model, V))
     b = cell.model.membrane_current(hh.steady_state(cell.model, V))
     np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+
+
+# -- independent check: jNeuroML's NEURON conversion of an exported cell ------------
+
+JNML_DT = 0.025  # ms, hh_jax's output grid
+JNML_T_STOP = 60.0  # ms
+JNML_AREA_UM2 = 2500.0
+JNML_STEP = (10.0, 5.0, 55.0)  # uA/cm^2, ms, ms
+# Measured (2-core machine, NEURON 9 CVODE 1e-9 on jNeuroML 0.14's .mod files vs
+# hh_jax Tsit5 1e-10): fitted cortical-rs cell, 6 spikes, largest spike-time
+# gap 1.8e-4 ms (the issue asks for 0.02 ms). Defaults, 100 ms: 14 spikes,
+# 2.1e-4 ms; AdaptingPyramidal (Ca pool, AHP, I_h) 10 spikes, 5.6e-4 ms.
+JNML_SPIKE_TOL = 2e-3  # ms, 10x the measured gap
+_NEURON_RUN = """
+import json, sys
+sys.argv = sys.argv[:1] + ["-nogui"]
+import LEMS_sim_nrn as generated
+from neuron import h
+generated.NeuronSimulation(tstop={t_stop}, abs_tol=1e-9, rel_tol=1e-9)
+soma = h.a_pop[0].soma
+detector = h.NetCon(soma(0.5)._ref_v, None, sec=soma)
+detector.threshold = 0.0
+times = h.Vector()
+detector.record(times)
+h.tstop = {t_stop}
+h.run()
+print("SPIKES", json.dumps(list(times)))
+"""
+
+
+def _jnml_jar():
+    import importlib.util
+    import shutil
+
+    spec = importlib.util.find_spec("pyneuroml")
+    if shutil.which("java") is None or spec is None:
+        return None
+    lib = Path(spec.origin).parent / "lib"
+    jars = sorted(lib.glob("jNeuroML-*-jar-with-dependencies.jar"))
+    return jars[-1] if jars else None
+
+
+def _run(args, cwd, timeout=600):
+    import subprocess
+
+    done = subprocess.run(
+        args, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, (
+        f"{args[0]} failed:\n{done.stdout[-3000:]}{done.stderr}"
+    )
+    return done.stdout
+
+
+def test_jnml_neuron_reproduces_exported_cell(tmp_path):
+    """jNeuroML (pyNeuroML's jar) converts an exported fitted cortical-rs cell
+    (its M current a LEMS ComponentType) to NEURON; NEURON's spikes must be
+    hh_jax's. Skipped without Java, pyNeuroML or nrnivmodl."""
+    import shutil
+    import sys
+
+    from hh_jax.export._neuroml_units import written
+
+    jar = _jnml_jar()
+    if jar is None or shutil.which("nrnivmodl") is None:
+        pytest.skip("needs java, pyneuroml (jNeuroML jar) and NEURON's nrnivmodl")
+    model = fitted("cortical-rs")
+    export.to_neuroml(model, tmp_path, area_um2=JNML_AREA_UM2, cell_id="rs")
+    amp, start, stop = JNML_STEP
+    nA = amp * JNML_AREA_UM2 * 1e-8 * 1e3  # uA/cm^2 * cm^2 -> nA
+    (tmp_path / "net.nml").write_text(
+        f"""<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="net">
+  <include href="rs.cell.nml"/>
+  <pulseGenerator id="stim" delay="{start}ms" duration="{stop - start}ms"
+      amplitude="{nA!r}nA"/>
+  <network id="simnet" type="networkWithTemperature"
+      temperature="{written(float(model.temperature), "degC")}">
+    <population id="pop" component="rs" size="1"/>
+    <explicitInput target="pop[0]" input="stim"/>
+  </network>
+</neuroml>"""
+    )
+    (tmp_path / "LEMS_sim.xml").write_text(
+        f"""<Lems>
+  <Target component="sim"/>
+  <Include file="Cells.xml"/>
+  <Include file="Networks.xml"/>
+  <Include file="Simulation.xml"/>
+  <Include file="net.nml"/>
+  <Simulation id="sim" length="{JNML_T_STOP}ms" step="{JNML_DT}ms" target="simnet">
+    <OutputFile id="of" fileName="v.dat">
+      <OutputColumn id="v" quantity="pop[0]/v"/>
+    </OutputFile>
+  </Simulation>
+</Lems>"""
+    )
+    _run(["java", "-Xmx1G", "-jar", str(jar), "LEMS_sim.xml", "-neuron"], tmp_path)
+    _run([shutil.which("nrnivmodl")], tmp_path)
+    (tmp_path / "run_nrn.py").write_text(_NEURON_RUN.format(t_stop=JNML_T_STOP))
+    out = _run([sys.executable, "run_nrn.py"], tmp_path)
+    import json
+
+    line = next(x for x in out.splitlines() if x.startswith("SPIKES"))
+    s_nrn = np.asarray(json.loads(line.removeprefix("SPIKES")))
+    ts = jnp.arange(int(round(JNML_T_STOP / JNML_DT)) + 1) * JNML_DT
+    trace = hh.simulate(
+        model, hh.Step(*JNML_STEP), ts, rtol=1e-10, atol=1e-10, max_steps=400_000
+    )
+    s_jax = np.asarray(hh.spike_times(trace.t, trace.V, threshold=0.0))
+    s_jax = s_jax[np.isfinite(s_jax)]
+    assert len(s_jax) >= 3
+    assert len(s_nrn) == len(s_jax)
+    gap = float(np.max(np.abs(s_nrn - s_jax)))
+    assert gap < JNML_SPIKE_TOL, (gap, s_nrn, s_jax)

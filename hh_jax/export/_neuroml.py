@@ -17,6 +17,7 @@ model's area (``L = diam``); the temperature is that of a
 ``networkWithTemperature`` holding one instance of the cell.
 """
 
+import functools
 import math
 from pathlib import Path
 
@@ -180,6 +181,13 @@ def ion_channel(neuroml, declared: DeclaredChannel, types: list | None = None):
     return channel
 
 
+@functools.cache
+def _schema(xsd: str):
+    from lxml import etree
+
+    return etree.XMLSchema(etree.parse(xsd))
+
+
 def schema_errors(path: str | Path) -> list[str]:
     """Errors of the file at `path` against libNeuroML's NeuroML 2 XSD (strict
     XML Schema validation with lxml; ``validate_neuroml2`` checks the parsed
@@ -187,12 +195,12 @@ def schema_errors(path: str | Path) -> list[str]:
     import neuroml
     from lxml import etree
 
-    xsd = (
-        Path(neuroml.__file__).parent
-        / "nml"
-        / f"NeuroML_{neuroml.current_neuroml_version}.xsd"
-    )
-    schema = etree.XMLSchema(etree.parse(str(xsd)))
+    folder = Path(neuroml.__file__).parent / "nml"
+    version = getattr(neuroml, "current_neuroml_version", None)
+    xsd = folder / f"NeuroML_{version}.xsd"
+    if version is None or not xsd.is_file():  # older libNeuroML: its newest schema
+        xsd = sorted(folder.glob("NeuroML_v2.*.xsd"))[-1]
+    schema = _schema(str(xsd))
     ok = schema.validate(etree.parse(str(path)))
     return [] if ok else [str(e) for e in schema.error_log]
 
