@@ -231,11 +231,13 @@ def test_round_trip_same_traces(tmp_path, name):
     cell = export.cell_from_neuroml(path)
     assert cell.area_um2 == pytest.approx(2500.0, rel=1e-12)
     stim = hh.Step(12.0, 5.0, 45.0)
-    a = hh.simulate(model, stim, TS, rtol=1e-10, atol=1e-10)
-    b = hh.simulate(cell.model, stim, TS, rtol=1e-10, atol=1e-10)
-    assert int(hh.spike_count(a.V)) >= 2
-    # measured <= 1.6e-12 mV for the standard forms, 2e-10 mV with the Ca pool
-    # (rho = 1 / (2 F depth) and back)
+    # the same fixed-step RK4 on both sides (compiles in about half the time of
+    # the adaptive solver): a difference comes from the vector fields only. RK4
+    # at 0.025 ms blows up on the fast-spiking cell; 0.01 ms is stable.
+    a = hh.simulate_fixed(model, stim, TS, dt=0.01)
+    b = hh.simulate_fixed(cell.model, stim, TS, dt=0.01)
+    assert bool(jnp.all(jnp.isfinite(a.V))) and int(hh.spike_count(a.V)) >= 2
+    # measured <= 1e-13 mV; 1.1e-11 mV for the adapting-pyramidal cell (Ca pool)
     np.testing.assert_allclose(b.V, a.V, rtol=0, atol=1e-9)
 
 
