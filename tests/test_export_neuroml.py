@@ -301,6 +301,46 @@ def test_handwritten_lems_channels_match_handwritten_classes(temperature):
     np.testing.assert_allclose(mine.beta, ref.beta, rtol=1e-9, atol=0)
 
 
+def test_not_exportable_raise(tmp_path):
+    """What NeuroML cannot hold is refused naming the channel and the gate, and
+    bad arguments name themselves and their unit."""
+    from typing import ClassVar
+
+    from jaxtyping import Array, Float
+
+    from hh_jax.channels import (
+        AbstractHHChannel,
+        ExpLinear,
+        Gate,
+        Sigmoid,
+        shift_parameter,
+        tau_scale_parameter,
+    )
+
+    class OddTau(AbstractHHChannel):  # an exp-linear time constant: no 0/0 trap
+        g_odd: Float[Array, ""] = hh.parameter(1.0, unit="mS/cm^2", doc="g")
+        E_odd: Float[Array, ""] = hh.parameter(-80.0, unit="mV", doc="E")
+        shift_z: Float[Array, ""] = shift_parameter("z")
+        tau_scale_z: Float[Array, ""] = tau_scale_parameter("z")
+        gates: ClassVar[tuple[str, ...]] = ("z",)
+        current_name: ClassVar[str] = "I_odd"
+        conductance: ClassVar[str] = "g_odd"
+        reversal: ClassVar[str] = "E_odd"
+        q10: ClassVar[float] = 3.0
+        reference_temperature: ClassVar[float] = 36.0
+        kinetics: ClassVar[tuple[Gate, ...]] = (
+            Gate("z", 1, inf=Sigmoid(1.0, -40.0, 5.0), tau=ExpLinear(5.0, -30.0, 10.0)),
+        )
+
+    model = hh.PointNeuron(channels=(OddTau(), Leak()), temperature=36.0)
+    with pytest.raises(NotImplementedError, match="OddTau: gate 'z' \\(tau\\)"):
+        export.to_neuroml(model, tmp_path)
+    with pytest.raises(ValueError, match="`V_init`.*mV"):
+        export.to_neuroml(hh.CorticalRegularSpiking(), tmp_path, V_init=float("nan"))
+    with pytest.raises(ValueError, match="`area_um2`.*um\\^2"):
+        export.to_neuroml(hh.CorticalRegularSpiking(), tmp_path, area_um2=-1.0)
+
+
 def test_not_importable_raise(tmp_path):
     custom = tmp_path / "custom.nml"
     custom.write_text(

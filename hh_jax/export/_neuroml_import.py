@@ -19,11 +19,11 @@ dependence from the gates' ``q10ExpTemp`` settings (one per channel).
 A cell's ``species`` of Ca with a ``fixedFactorConcentrationModel`` becomes a
 :class:`~hh_jax.export.FixedFactorCalciumPool`.
 
-Not imported, with a ``NotImplementedError`` naming the channel: tabulated
-rates, ComponentTypes with conditional or state variables or requirements other
-than ``v`` and ``caConc``, ``gateHHratesTau``/``gateHHratesInf``/kinetic-scheme
+Not imported, with a ``NotImplementedError`` naming the channel:
+ComponentTypes with conditional or state variables or requirements other than
+``v`` and ``caConc``, ``gateHHratesTau``/``gateHHratesInf``/kinetic-scheme
 gates, differing Q10 settings on the gates of one channel, other concentration
-models.
+models. (NeuroML 2's core types define no tabulated rate.)
 """
 
 import dataclasses
