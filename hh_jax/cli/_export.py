@@ -97,8 +97,14 @@ def run(args) -> int:
     if args.to == "neuroml":
         from ..export import to_neuroml
 
-        path = to_neuroml(fitted.model, out, area_um2=fitted.area_um2)
-        print(f"wrote {path}")
+        # Start the NeuroML cell at the fitted model's own rest (no current), not
+        # at a generic -65 mV.
+        V_guess = -65.0 if fitted.V_rest is None else fitted.V_rest
+        rest = resting_state(fitted.model, V_guess=V_guess)
+        path = to_neuroml(
+            fitted.model, out, area_um2=fitted.area_um2, V_init=float(rest.V)
+        )
+        print(f"{fitted.model_name}: V_init {float(rest.V):.3f} mV; wrote {path}")
         return 0
     stimulus, t_stop = _stimulus(args, fitted)
     holding = 0.0 if stimulus is None else float(np.asarray(stimulus(0.0)))
