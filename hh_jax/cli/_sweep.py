@@ -166,11 +166,10 @@ def _model(args):
             sep = ""
         if not sep:
             raise ValueError(f"--set expects NAME=VALUE with a number; got {text!r}.")
-    infos = model.parameter_infos()
-    unknown = [n for n in values if n not in infos]
-    if unknown:
-        valid = ", ".join(f"{n} ({i.unit})" for n, i in infos.items())
-        raise ValueError(f"unknown parameter(s) {', '.join(unknown)}; valid: {valid}")
+    if values:  # unknown names: the shared error, listing the valid ones
+        from ..parameters import select
+
+        select(model, None, list(values))
     return model.replace(**values)
 
 

@@ -35,7 +35,7 @@ from ._passive import PassiveEstimate, estimate_passive
 from ._population import PopulationEvaluator, TrainingWindow
 from ._presets import AUTO_CANDIDATES, Candidate, candidate, leak_bounds
 from ._protocol import main_step_window
-from ._space import AREA, AREA_BOUNDS, LogLogistic, build_space
+from ._space import AREA, AREA_BOUNDS, build_space
 from ._windows import training_windows
 
 # The search's step follows the data's sampling within these bounds (ms): the
@@ -572,10 +572,7 @@ def _default_point(space, model: PointNeuron) -> np.ndarray:
             q.append(0.5)
             continue
         x = float(np.asarray(model.get(name)))
-        lo, hi = tr.lower, tr.upper
-        if isinstance(tr, LogLogistic):
-            x, lo, hi = np.log(max(x, 1e-300)), np.log(lo), np.log(hi)
-        q.append(float(np.clip((x - lo) / (hi - lo), 0.02, 0.98)))
+        q.append(float(np.clip(tr.quantile(x), 0.02, 0.98)))
     return np.asarray(q)
 
 

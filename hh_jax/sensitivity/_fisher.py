@@ -330,7 +330,7 @@ def fisher_information(
     protocol, order = make_protocol(
         model, stimuli, ts, wrt, y0=y0, rtol=rtol, atol=atol, max_steps=max_steps
     )
-    theta = protocol.selection.values(model, None)
+    theta = protocol.selection.read(model, None)
     J, (V, status) = _jacobian(protocol, theta)
     J = np.asarray(J, float)
     back = np.argsort(order)

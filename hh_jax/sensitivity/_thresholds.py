@@ -174,7 +174,7 @@ def _step_threshold(
         atol=float(atol),
         max_steps=int(max_steps),
     )
-    theta = selection.values(model, None)
+    theta = selection.read(model, None)
     # The seed's grid refinement leaves the root within tol / 2 of `guess`.
     lo, hi = guess - tol, guess + tol
     value, d, ok = root_and_derivative(
@@ -341,7 +341,7 @@ def instability_sensitivity(
     solved by Newton's method (optimistix) to `atol` (1/ms). No simulation."""
     began = time.perf_counter()
     selection = select(model, None, wrt)
-    theta = selection.values(model, None)
+    theta = selection.read(model, None)
     amps = np.linspace(*bracket, grid)
     growth = np.asarray(growth_on_grid(model, jnp.asarray(amps)))
     k = np.nonzero((growth[:-1] < 0) & (growth[1:] >= 0))[0]
