@@ -37,14 +37,14 @@ class Column:
     format: str = ""
     header: str | None = None
     align: str = ">"
-    cell: Callable[[dict], str] | None = None
+    cell: Callable[[Any], str] | None = None
     gap: int = 0
 
     def head(self) -> str:
         text = self.key if self.header is None else self.header
         return f"{text:{self.align}{self.width}}" + " " * self.gap
 
-    def render(self, row: dict) -> str:
+    def render(self, row: Any) -> str:
         if self.cell is not None:
             text = self.cell(row)
         else:
@@ -54,7 +54,7 @@ class Column:
 
 
 def format_table(
-    rows: Sequence[dict],
+    rows: Sequence[Any],
     columns: Sequence[Column],
     *,
     title: Sequence[str] = (),

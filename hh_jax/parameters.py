@@ -222,13 +222,13 @@ class ModelAndStimulus:
     stimulus: Any
 
 
-class _Marker:
-    """A unique stand-in for one array leaf, to see which leaf a where-function
-    picks (as ``eqx.tree_at`` does)."""
-
-
 def _marked(tree):
-    return jax.tree.map(lambda x: _Marker() if eqx.is_array(x) else x, tree)
+    """`tree` with every array leaf replaced by a fresh copy, so that the leaf a
+    where-function returns identifies its field (as ``eqx.tree_at`` does with
+    sentinels; copies keep the types that annotated accessors check)."""
+    return jax.tree.map(
+        lambda x: jnp.array(x, copy=True) if eqx.is_array(x) else x, tree
+    )
 
 
 class _Resolver:
@@ -297,7 +297,7 @@ class _Resolver:
             raise ValueError(
                 f"the where-function {where!r} failed on (model, stimulus): {err}"
             ) from err
-        if isinstance(picked, _Marker):
+        if eqx.is_array(picked):
             locations = getattr(model, "_locations", None)
             for name, p in self.model_params.items():
                 getters = locations(name) if locations else [lambda m: m.get(name)]
@@ -452,7 +452,7 @@ def select(
     stimulus: AbstractStimulus | None,
     names: Key | Sequence[Key],
     *,
-    bounds: Mapping[Key, tuple[float, float]] | None = None,
+    bounds: Mapping[Key, Any] | None = None,
     extras: Mapping[str, ParameterInfo] | None = None,
     require_bounds: bool = False,
 ) -> ParameterSelection:

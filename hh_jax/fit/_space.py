@@ -8,7 +8,8 @@ sensitivity analyses and sweeps; this module adds only what is particular to
 fitting recordings (the area, and which combinations a recording can identify).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .._parameter import ParameterInfo
 from ..model import PointNeuron
@@ -38,7 +39,7 @@ ParameterSpace = ParameterSelection
 def build_space(
     model: PointNeuron,
     free: Sequence[str] | ParameterSelection,
-    bounds: dict[str, tuple[float, float]] | None = None,
+    bounds: Mapping[str, Any] | None = None,
     *,
     whole_cell: bool = False,
 ) -> ParameterSpace:
