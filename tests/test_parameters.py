@@ -176,6 +176,14 @@ def test_discontinuities_and_non_parameters_are_refused():
         sel.values(jnp.zeros(1))
 
 
+def test_a_selection_can_be_handed_to_the_fit():
+    chosen = select(MODEL, None, ["g_Na", "g_K"], bounds={"g_Na": (50.0, 150.0)})
+    space = build_space(MODEL, chosen)
+    assert space == chosen
+    narrower = build_space(MODEL, chosen, {"g_K": (20.0, 40.0)})
+    assert narrower.bounds() == {"g_Na": (50.0, 150.0), "g_K": (20.0, 40.0)}
+
+
 def test_whole_cell_area_is_an_extra_declaration():
     space = build_space(MODEL, ["g_Na", "area"], whole_cell=True)
     assert space.unit("area") == "um^2" and type(space.transforms[1]) is LogLogistic
