@@ -11,11 +11,36 @@ declarations) is :mod:`hh_jax.parameters`.
 
 import dataclasses
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
+
+
+class UnknownParameterError(KeyError, ValueError):
+    """A parameter name that the model (and the stimulus, and the analysis) lack.
+    Both a ``KeyError`` (a name lookup failed) and a ``ValueError`` (a bad
+    argument), so callers catching either see it; the message lists the valid
+    names with their units."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def unknown_parameter(
+    names: Sequence[str], valid: Mapping[str, str], reason: str | None = None
+) -> UnknownParameterError:
+    """The error for unknown `names`; `valid`: every valid name and its unit;
+    `reason`: why they are unknown (default: the model has no such parameter)."""
+    listed = ", ".join(map(repr, names))
+    plural = "s" if len(names) > 1 else ""
+    reason = f"the model has no parameter {listed}" if reason is None else reason
+    choices = ", ".join(f"{n} ({u})" for n, u in valid.items())
+    return UnknownParameterError(
+        f"unknown parameter{plural} {listed}: {reason}. Valid names: {choices}."
+    )
 
 
 def as_float_array(x) -> Any:

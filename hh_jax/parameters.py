@@ -35,21 +35,17 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ._parameter import ParameterInfo, parameter_infos
+from ._parameter import (
+    ParameterInfo,
+    UnknownParameterError,
+    parameter_infos,
+    unknown_parameter,
+)
 from .stimulus import AbstractStimulus
 
 STIMULUS_PREFIX = "stimulus."
 
 Key = str | Callable[[Any], Any]  # a name or a where-function
-
-
-class UnknownParameterError(KeyError, ValueError):
-    """A parameter name that the model, the stimulus and the analysis lack. Both a
-    ``KeyError`` (a name lookup failed) and a ``ValueError`` (a bad argument), so
-    callers catching either see it; the message lists the valid names."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 # -- transforms ------------------------------------------------------------------
@@ -245,12 +241,12 @@ class _Resolver:
         self.model_params = {n: Parameter(n, i, "model") for n, i in infos.items()}
         self.stimulus_params = {} if stimulus is None else _stimulus_fields(stimulus)
 
-    def valid(self) -> str:
+    def valid(self) -> dict[str, str]:
         """Every addressable name with its unit, for error messages."""
         params = [*self.model_params.values()]
         params += [p for p in self.stimulus_params.values() if not p.info.discontinuity]
         params += [*self.extras.values()]
-        return ", ".join(f"{p.name} ({p.unit})" for p in params)
+        return {p.name: p.unit for p in params}
 
     def resolve(self, key: Key) -> Parameter:
         if callable(key) and not isinstance(key, str):
@@ -265,19 +261,14 @@ class _Resolver:
         raise self.unknown([key])
 
     def unknown(self, names: Sequence[str]) -> UnknownParameterError:
-        listed = ", ".join(map(repr, names))
-        plural = "s" if len(names) > 1 else ""
+        reason = None
         if all(n.startswith(STIMULUS_PREFIX) for n in names):
-            where = (
+            reason = (
                 "this analysis has no stimulus"
                 if self.stimulus is None
                 else f"an unknown stimulus parameter of {type(self.stimulus).__name__}"
             )
-        else:
-            where = f"the model has no parameter {listed}"
-        return UnknownParameterError(
-            f"unknown parameter{plural} {listed}: {where}. Valid names: {self.valid()}."
-        )
+        return unknown_parameter(names, self.valid(), reason)
 
     def _usable(self, p: Parameter) -> Parameter:
         if p.info.discontinuity:
@@ -308,7 +299,9 @@ class _Resolver:
                     return self._usable(p)
         raise ValueError(
             f"the where-function {where!r} does not pick a declared scalar parameter "
-            f"of the model or stimulus. Valid names: {self.valid()}."
+            f"of the model or stimulus. Valid names: "
+            + ", ".join(f"{n} ({u})" for n, u in self.valid().items())
+            + "."
         )
 
 

@@ -33,7 +33,7 @@ def _info(unit: str, log_scale: bool) -> ParameterInfo:
     )
 
 
-def test_fit_sensitivity_and_sweep_raise_the_same_unknown_name_error():
+def test_fit_sensitivity_sweep_and_model_raise_the_same_unknown_name_error():
     errors = []
     for ask in (
         lambda: build_space(MODEL, ["g_Na", "g_Q"]),
@@ -41,6 +41,8 @@ def test_fit_sensitivity_and_sweep_raise_the_same_unknown_name_error():
         lambda: sens.rheobase_sensitivity(MODEL, ("g_Na", "g_Q")),
         lambda: Grid.parse(["g_Na=50:150:3", "g_Q=1:2:2"]).validate(MODEL),
         lambda: ParameterTable({"g_Q": np.ones(3)}).validate(MODEL),
+        lambda: MODEL.replace(g_Na=100.0, g_Q=1.0),
+        lambda: MODEL.get("g_Q"),
     ):
         with pytest.raises(UnknownParameterError) as info:
             ask()

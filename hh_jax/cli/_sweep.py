@@ -225,10 +225,7 @@ def run(args) -> int:
     space = _space(args)  # NumPy only: jax.distributed must come before arrays
     _distributed(args)
     model = _model(args)
-    try:
-        space.validate(model)
-    except KeyError as err:  # printed without KeyError's quotes
-        raise ValueError(err.args[0]) from None
+    space.validate(model)  # UnknownParameterError is a ValueError: exit status 2
     stimulus = stimulus_from_args(args)
     devices = jax.local_devices()
     me, count = jax.process_index(), jax.process_count()
