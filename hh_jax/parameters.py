@@ -41,84 +41,14 @@ from ._parameter import (
     parameter_infos,
     unknown_parameter,
 )
+from ._transforms import Logistic as Logistic
+from ._transforms import LogLogistic as LogLogistic
+from ._transforms import Transform, transform_for
 from .stimulus import AbstractStimulus
 
 STIMULUS_PREFIX = "stimulus."
 
 Key = str | Callable[[Any], Any]  # a name or a where-function
-
-
-# -- transforms ------------------------------------------------------------------
-
-
-class Logistic(eqx.Module):
-    """``x = lower + (upper - lower) * sigmoid(u)``: a parameter in (lower, upper)."""
-
-    lower: float = eqx.field(static=True)
-    upper: float = eqx.field(static=True)
-
-    def forward(self, u):
-        return self.lower + (self.upper - self.lower) * jax.nn.sigmoid(u)
-
-    def inverse(self, x):
-        return _logit(self.quantile(x))
-
-    def uniform(self, q):
-        """The value at quantile `q` in [0, 1] of the natural prior (uniform).
-        NumPy in, NumPy out; JAX in, JAX out."""
-        return self.lower + (self.upper - self.lower) * _xp(q).asarray(q)
-
-    def quantile(self, x):
-        """The inverse of :meth:`uniform` (NumPy)."""
-        return (np.asarray(x, float) - self.lower) / (self.upper - self.lower)
-
-
-class LogLogistic(eqx.Module):
-    """``log x`` logistic between ``log lower`` and ``log upper``: a positive
-    parameter spanning decades (conductances, areas, time constants)."""
-
-    lower: float = eqx.field(static=True)
-    upper: float = eqx.field(static=True)
-
-    def forward(self, u):
-        lo, hi = math.log(self.lower), math.log(self.upper)
-        return jnp.exp(lo + (hi - lo) * jax.nn.sigmoid(u))
-
-    def inverse(self, x):
-        return _logit(self.quantile(x))
-
-    def uniform(self, q):
-        """The value at quantile `q` of the natural prior (log-uniform). NumPy in,
-        NumPy out; JAX in, JAX out."""
-        lo, hi = math.log(self.lower), math.log(self.upper)
-        xp = _xp(q)
-        return xp.exp(lo + (hi - lo) * xp.asarray(q))
-
-    def quantile(self, x):
-        """The inverse of :meth:`uniform` (NumPy; -inf for x <= 0)."""
-        lo, hi = math.log(self.lower), math.log(self.upper)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (np.log(np.asarray(x, float)) - lo) / (hi - lo)
-
-
-Transform = Logistic | LogLogistic
-
-
-def _xp(x):
-    return jnp if isinstance(x, jax.Array) else np
-
-
-def _logit(p):
-    return np.log(p) - np.log1p(-p)
-
-
-def transform_for(info: ParameterInfo, lower: float, upper: float) -> Transform:
-    """The transform of a parameter declared by `info` with bounds (lower, upper):
-    log-logistic where the declaration says ``log_scale`` and the bounds are
-    positive, logistic otherwise."""
-    if info.log_scale and lower > 0:
-        return LogLogistic(float(lower), float(upper))
-    return Logistic(float(lower), float(upper))
 
 
 # -- one addressed parameter -----------------------------------------------------

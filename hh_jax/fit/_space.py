@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._parameter import ParameterInfo
+from .._transforms import Logistic, LogLogistic
 from ..model import PointNeuron
-from ..parameters import Logistic, LogLogistic, ParameterSelection, select
+from ..parameters import ParameterSelection, select
 
 __all__ = ["AREA", "Logistic", "LogLogistic", "ParameterSpace", "build_space"]
 
