@@ -12,8 +12,10 @@ from . import channels as channels
 from . import export as export
 from . import features as features
 from . import io as io
+from . import parameters as parameters
 from ._numerics import x_over_expm1 as x_over_expm1
 from ._parameter import ParameterInfo as ParameterInfo
+from ._parameter import UnknownParameterError as UnknownParameterError
 from ._parameter import parameter as parameter
 from .batch import simulate_batch as simulate_batch
 from .fixed_step import simulate_fixed as simulate_fixed
@@ -21,6 +23,7 @@ from .model import PointNeuron as PointNeuron
 from .model import State as State
 from .model import resting_state as resting_state
 from .model import steady_state as steady_state
+from .parameters import ParameterSelection as ParameterSelection
 from .presets import AdaptingPyramidal as AdaptingPyramidal
 from .presets import CorticalFastSpiking as CorticalFastSpiking
 from .presets import CorticalIntrinsicBursting as CorticalIntrinsicBursting

@@ -4,16 +4,43 @@ Every numeric model field is declared with :func:`parameter`. The field is conve
 to a JAX array (so ``jit``, ``vmap`` and ``grad`` see it as a leaf) and its metadata
 records the unit, the physically admissible range and a one-line description. Input
 checks, error messages, the command-line interface and the fitting bounds all read
-this metadata, so a unit is written down exactly once.
+this metadata, so a unit is written down exactly once. Choosing which of them an
+analysis varies (by name or path, with bounds and transforms taken from these
+declarations) is :mod:`hh_jax.parameters`.
 """
 
 import dataclasses
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
+
+
+class UnknownParameterError(KeyError, ValueError):
+    """A parameter name that the model (and the stimulus, and the analysis) lack.
+    Both a ``KeyError`` (a name lookup failed) and a ``ValueError`` (a bad
+    argument), so callers catching either see it; the message lists the valid
+    names with their units."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def unknown_parameter(
+    names: Sequence[str], valid: Mapping[str, str], reason: str | None = None
+) -> UnknownParameterError:
+    """The error for unknown `names`; `valid`: every valid name and its unit;
+    `reason`: why they are unknown (default: the model has no such parameter)."""
+    listed = ", ".join(map(repr, names))
+    plural = "s" if len(names) > 1 else ""
+    reason = f"the model has no parameter {listed}" if reason is None else reason
+    choices = ", ".join(f"{n} ({u})" for n, u in valid.items())
+    return UnknownParameterError(
+        f"unknown parameter{plural} {listed}: {reason}. Valid names: {choices}."
+    )
 
 
 def as_float_array(x) -> Any:
@@ -26,24 +53,31 @@ def as_float_array(x) -> Any:
 
 
 def parameter(
-    default: float,
+    default: Any = dataclasses.MISSING,
     *,
     unit: str,
     doc: str,
     minimum: float = -math.inf,
     strictly_positive: bool = False,
     fit_bounds: tuple[float, float] | None = None,
+    log_scale: bool | None = None,
+    discontinuity: bool = False,
 ) -> Any:
-    """Declare a numeric model field.
+    """Declare a numeric field of a model, channel, pool or stimulus.
 
     **Arguments:**
 
-    - `default`: default value, in `unit`.
+    - `default`: default value, in `unit` (none: the field must be given).
     - `unit`: physical unit, e.g. ``"mS/cm^2"``.
     - `doc`: what the parameter is, in a few words.
     - `minimum`: smallest admissible value (inclusive), e.g. ``0`` for a conductance.
     - `strictly_positive`: the value must be ``> 0`` (capacitance, time constants).
     - `fit_bounds`: default search interval when the parameter is fitted.
+    - `log_scale`: the parameter spans decades (conductances, time constants,
+      scales): searched and sampled uniformly in its logarithm when its bounds are
+      positive. Default: `strictly_positive`.
+    - `discontinuity`: the value places a jump of a stimulus (a start or stop
+      time); the solver steps onto it, so it cannot be differentiated.
     """
     return eqx.field(
         default=default,
@@ -54,21 +88,27 @@ def parameter(
             minimum=minimum,
             strictly_positive=strictly_positive,
             fit_bounds=fit_bounds,
+            log_scale=strictly_positive if log_scale is None else bool(log_scale),
+            discontinuity=bool(discontinuity),
         ),
     )
 
 
 @dataclasses.dataclass(frozen=True)
 class ParameterInfo:
-    """Description of one model parameter, read from its field declaration."""
+    """Description of one parameter, read from its field declaration (see
+    :func:`parameter` for the meaning of each field). `default` is None for a
+    field without a default (stimulus fields)."""
 
     name: str
-    default: float
+    default: float | None
     unit: str
     doc: str
     minimum: float
     strictly_positive: bool
     fit_bounds: tuple[float, float] | None
+    log_scale: bool = False
+    discontinuity: bool = False
 
     def admissible(self, value) -> Any:
         """Boolean array: where ``value`` lies in the physical range (NaN fails).
@@ -99,13 +139,16 @@ def parameter_infos(module: "eqx.Module | type") -> dict[str, ParameterInfo]:
         meta = field.metadata
         if "unit" not in meta:
             continue
+        default = field.default
         infos[field.name] = ParameterInfo(
             name=field.name,
-            default=field.default,
+            default=None if default is dataclasses.MISSING else default,
             unit=meta["unit"],
             doc=meta["doc"],
             minimum=meta["minimum"],
             strictly_positive=meta["strictly_positive"],
             fit_bounds=meta["fit_bounds"],
+            log_scale=meta["log_scale"],
+            discontinuity=meta["discontinuity"],
         )
     return infos

@@ -28,7 +28,13 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from ._checks import concrete, describe_bad
-from ._parameter import ParameterInfo, as_float_array, parameter, parameter_infos
+from ._parameter import (
+    ParameterInfo,
+    as_float_array,
+    parameter,
+    parameter_infos,
+    unknown_parameter,
+)
 from .channels import AbstractChannel, AbstractPool, GateRates, StateInfo
 
 
@@ -192,11 +198,9 @@ class PointNeuron(eqx.Module):
             for i, pool in enumerate(self._pools)
             if name in parameter_infos(pool)
         ]
-        if not getters:
-            raise KeyError(
-                f"model has no parameter {name!r}; it has: "
-                f"{', '.join(self.parameter_infos())}"
-            )
+        if not getters:  # the error every analysis gives (hh_jax.parameters)
+            units = {n: i.unit for n, i in self.parameter_infos().items()}
+            raise unknown_parameter([name], units)
         return getters
 
     def get(self, name: str) -> Float[Array, "*batch"]:

@@ -11,6 +11,7 @@ smooth stimulus (``Ramp``, ``Sine``) where such a derivative is needed.
 """
 
 import abc
+import dataclasses
 import math
 
 import equinox as eqx
@@ -20,9 +21,21 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from ._checks import check_finite, check_increasing, concrete
-from ._parameter import as_float_array
+from ._parameter import parameter
 
 _UNIT = "uA/cm^2"
+_MISSING = dataclasses.MISSING
+
+
+def _current(doc: str, default=_MISSING):
+    """A current field (uA/cm^2), smooth in the solution: it can be differentiated."""
+    return parameter(default, unit=_UNIT, doc=doc)
+
+
+def _edge(doc: str, default=_MISSING, unit: str = "ms"):
+    """A field that places a discontinuity: the solver steps onto it, so its
+    derivative through a simulation is zero, not the true one."""
+    return parameter(default, unit=unit, doc=doc, discontinuity=True)
 
 
 def _check_interval(name_start, start, name_stop, stop) -> None:
@@ -65,7 +78,7 @@ class AbstractStimulus(eqx.Module):
 class Constant(AbstractStimulus):
     """A constant current `amplitude` (uA/cm^2) for all times."""
 
-    amplitude: Float[Array, ""] = eqx.field(converter=as_float_array)
+    amplitude: Float[Array, ""] = _current("constant current")
 
     def __check_init__(self):
         check_finite("amplitude", self.amplitude, _UNIT)
@@ -80,9 +93,9 @@ class Constant(AbstractStimulus):
 class Step(AbstractStimulus):
     """`amplitude` (uA/cm^2) from `start` until `stop` (ms), zero otherwise."""
 
-    amplitude: Float[Array, ""] = eqx.field(converter=as_float_array)
-    start: Float[Array, ""] = eqx.field(converter=as_float_array)
-    stop: Float[Array, ""] = eqx.field(converter=as_float_array, default=math.inf)
+    amplitude: Float[Array, ""] = _current("step current")
+    start: Float[Array, ""] = _edge("step onset")
+    stop: Float[Array, ""] = _edge("step end", math.inf)
 
     def __check_init__(self):
         check_finite("amplitude", self.amplitude, _UNIT)
@@ -99,10 +112,10 @@ class PulseTrain(AbstractStimulus):
     """`count` rectangular pulses of `amplitude` (uA/cm^2) and `width` (ms), the
     first starting at `start` (ms), one every `interval` (ms)."""
 
-    amplitude: Float[Array, ""] = eqx.field(converter=as_float_array)
-    start: Float[Array, ""] = eqx.field(converter=as_float_array)
-    width: Float[Array, ""] = eqx.field(converter=as_float_array)
-    interval: Float[Array, ""] = eqx.field(converter=as_float_array)
+    amplitude: Float[Array, ""] = _current("pulse current")
+    start: Float[Array, ""] = _edge("onset of the first pulse")
+    width: Float[Array, ""] = _edge("pulse width")
+    interval: Float[Array, ""] = _edge("pulse period")
     count: int = eqx.field(static=True)
 
     def __check_init__(self):
@@ -138,8 +151,8 @@ class PiecewiseConstant(AbstractStimulus):
     This is the stimulus format of recorded sweeps and of the NEURON reference
     traces (``stim_t``, ``stim_I``)."""
 
-    times: Float[Array, " K"] = eqx.field(converter=as_float_array)
-    values: Float[Array, " K"] = eqx.field(converter=as_float_array)
+    times: Float[Array, " K"] = _edge("start time of each level")
+    values: Float[Array, " K"] = _current("current of each level")
 
     def __check_init__(self):
         if self.times.ndim < 1 or self.times.shape[-1] < 1:
@@ -165,10 +178,10 @@ class Ramp(AbstractStimulus):
     """A current rising linearly from `initial` at `start` to `amplitude` at `stop`
     (uA/cm^2, ms), zero outside ``[start, stop)``."""
 
-    amplitude: Float[Array, ""] = eqx.field(converter=as_float_array)
-    start: Float[Array, ""] = eqx.field(converter=as_float_array)
-    stop: Float[Array, ""] = eqx.field(converter=as_float_array)
-    initial: Float[Array, ""] = eqx.field(converter=as_float_array, default=0.0)
+    amplitude: Float[Array, ""] = _current("current at the end of the ramp")
+    start: Float[Array, ""] = _edge("ramp onset")
+    stop: Float[Array, ""] = _edge("ramp end")
+    initial: Float[Array, ""] = _current("current at the start of the ramp", 0.0)
 
     def __check_init__(self):
         check_finite("amplitude", self.amplitude, _UNIT)
@@ -190,12 +203,12 @@ class Sine(AbstractStimulus):
     `start` and `stop` (ms), zero outside. Currents in uA/cm^2, `frequency` in Hz,
     `phase` in radians."""
 
-    amplitude: Float[Array, ""] = eqx.field(converter=as_float_array)
-    frequency: Float[Array, ""] = eqx.field(converter=as_float_array)
-    start: Float[Array, ""] = eqx.field(converter=as_float_array, default=0.0)
-    stop: Float[Array, ""] = eqx.field(converter=as_float_array, default=math.inf)
-    phase: Float[Array, ""] = eqx.field(converter=as_float_array, default=0.0)
-    offset: Float[Array, ""] = eqx.field(converter=as_float_array, default=0.0)
+    amplitude: Float[Array, ""] = _current("sine amplitude")
+    frequency: Float[Array, ""] = parameter(unit="Hz", doc="sine frequency")
+    start: Float[Array, ""] = _edge("sine onset", 0.0)
+    stop: Float[Array, ""] = _edge("sine end", math.inf)
+    phase: Float[Array, ""] = parameter(0.0, unit="rad", doc="phase at onset")
+    offset: Float[Array, ""] = _current("constant offset", 0.0)
 
     def __check_init__(self):
         for name in ("amplitude", "offset"):
@@ -220,9 +233,9 @@ class Sampled(AbstractStimulus):
     Frozen noise is the typical use (see :func:`frozen_noise`); any recorded
     command waveform on a regular grid works too."""
 
-    values: Float[Array, " K"] = eqx.field(converter=as_float_array)
-    dt: Float[Array, ""] = eqx.field(converter=as_float_array)
-    t0: Float[Array, ""] = eqx.field(converter=as_float_array, default=0.0)
+    values: Float[Array, " K"] = _current("sampled current")
+    dt: Float[Array, ""] = _edge("sampling interval")
+    t0: Float[Array, ""] = _edge("time of the first sample", 0.0)
 
     def __check_init__(self):
         if self.values.ndim < 1 or self.values.shape[-1] < 2:

@@ -54,6 +54,7 @@ def maximal_conductance(default: float, what: str, fit_bounds: tuple[float, floa
         doc=f"maximal {what} conductance",
         minimum=0.0,
         fit_bounds=fit_bounds,
+        log_scale=True,
     )
 
 

@@ -105,6 +105,7 @@ class SquidSodium(AbstractChannel):
         doc="maximal sodium conductance",
         minimum=0.0,
         fit_bounds=(10.0, 400.0),
+        log_scale=True,
     )
     E_Na: Float[Array, ""] = parameter(
         50.0, unit="mV", doc="sodium reversal potential", fit_bounds=(20.0, 80.0)
@@ -153,6 +154,7 @@ class SquidPotassium(AbstractChannel):
         doc="maximal potassium conductance",
         minimum=0.0,
         fit_bounds=(5.0, 150.0),
+        log_scale=True,
     )
     E_K: Float[Array, ""] = parameter(
         -77.0, unit="mV", doc="potassium reversal potential", fit_bounds=(-110.0, -60.0)
@@ -192,6 +194,7 @@ class Leak(AbstractChannel):
         doc="leak conductance",
         minimum=0.0,
         fit_bounds=(0.01, 3.0),
+        log_scale=True,
     )
     E_L: Float[Array, ""] = parameter(
         -54.387, unit="mV", doc="leak reversal potential", fit_bounds=(-100.0, -30.0)

@@ -166,11 +166,10 @@ def _model(args):
             sep = ""
         if not sep:
             raise ValueError(f"--set expects NAME=VALUE with a number; got {text!r}.")
-    infos = model.parameter_infos()
-    unknown = [n for n in values if n not in infos]
-    if unknown:
-        valid = ", ".join(f"{n} ({i.unit})" for n, i in infos.items())
-        raise ValueError(f"unknown parameter(s) {', '.join(unknown)}; valid: {valid}")
+    if values:  # unknown names: the shared error, listing the valid ones
+        from ..parameters import select
+
+        select(model, None, list(values))
     return model.replace(**values)
 
 
@@ -226,10 +225,7 @@ def run(args) -> int:
     space = _space(args)  # NumPy only: jax.distributed must come before arrays
     _distributed(args)
     model = _model(args)
-    try:
-        space.validate(model)
-    except KeyError as err:  # printed without KeyError's quotes
-        raise ValueError(err.args[0]) from None
+    space.validate(model)  # UnknownParameterError is a ValueError: exit status 2
     stimulus = stimulus_from_args(args)
     devices = jax.local_devices()
     me, count = jax.process_index(), jax.process_count()

@@ -215,6 +215,7 @@ def channel_class(spec: ChannelSpec, *, g: float = 0.0, E: float = 0.0) -> type:
             doc=f"maximal conductance of NeuroML channel {spec.id}",
             minimum=0.0,
             fit_bounds=(0.0, max(10.0 * g, 1.0)),
+            log_scale=True,
         ),
         reversal: parameter(
             E,

@@ -18,7 +18,6 @@ a warning in the result.
 """
 
 import dataclasses
-import json
 import time
 import warnings
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 
+from .._tables import Column, format_table, write_json
 from ..io import Recording, Sweep
 from ..model import PointNeuron
 from ..spikes import detection_threshold
@@ -35,7 +35,7 @@ from ._passive import PassiveEstimate, estimate_passive
 from ._population import PopulationEvaluator, TrainingWindow
 from ._presets import AUTO_CANDIDATES, Candidate, candidate, leak_bounds
 from ._protocol import main_step_window
-from ._space import AREA, AREA_BOUNDS, LogLogistic, build_space
+from ._space import AREA, AREA_BOUNDS, build_space
 from ._windows import training_windows
 
 # The search's step follows the data's sampling within these bounds (ms): the
@@ -146,18 +146,37 @@ class CellFitResult:
     warnings: list[str]
     timing: dict[str, float]
 
+    def rows(self) -> list[dict]:
+        """One row per parameter of the fitted model: value, unit, searched."""
+        return [
+            dict(parameter=n, value=v, unit=self.units[n], searched=n in self.searched)
+            for n, v in self.parameters.items()
+        ]
+
     def table(self) -> str:
         """Fitted parameters (searched ones marked), with units."""
-        lines = [f"model: {self.model_name}", f"{'parameter':<14}{'value':>12}  unit"]
-        for name, value in self.parameters.items():
-            mark = " *" if name in self.searched else ""
-            lines.append(f"{name:<14}{value:>12.5g}  {self.units[name]}{mark}")
+        footer = []
         if self.area_um2 is not None:
-            lines.append(
+            footer.append(
                 f"{'area':<14}{self.area_um2:>12.5g}  um^2 ({self.area_source})"
             )
-        lines.append("(* searched)")
-        return "\n".join(lines)
+        columns = [
+            Column("parameter", 14, align="<"),
+            Column("value", 12, ".5g", gap=2),
+            Column(
+                "unit",
+                0,
+                align="<",
+                cell=lambda r: r["unit"] + (" *" if r["searched"] else ""),
+            ),
+        ]
+        return format_table(
+            self.rows(),
+            columns,
+            title=[f"model: {self.model_name}"],
+            rule=False,
+            footer=footer + ["(* searched)"],
+        )
 
     def feature_table(self) -> str:
         """Training windows: data / model for each scored feature."""
@@ -230,19 +249,7 @@ class CellFitResult:
         warnings, timing) into `directory`."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "params.json").write_text(
-            json.dumps(self.to_json(), indent=2, default=_jsonable)
-        )
-
-
-def _jsonable(x):
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    return str(x)
+        write_json(directory / "params.json", self.to_json())
 
 
 def _as_sweeps(recording) -> list[Sweep]:
@@ -572,10 +579,7 @@ def _default_point(space, model: PointNeuron) -> np.ndarray:
             q.append(0.5)
             continue
         x = float(np.asarray(model.get(name)))
-        lo, hi = tr.lower, tr.upper
-        if isinstance(tr, LogLogistic):
-            x, lo, hi = np.log(max(x, 1e-300)), np.log(lo), np.log(hi)
-        q.append(float(np.clip((x - lo) / (hi - lo), 0.02, 0.98)))
+        q.append(float(np.clip(tr.quantile(x), 0.02, 0.98)))
     return np.asarray(q)
 
 

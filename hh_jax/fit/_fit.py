@@ -49,7 +49,7 @@ def default_losses(
 def fit(
     data: Recording | Sweep | Sequence[Recording | Sweep] | FitData,
     model: PointNeuron,
-    free: Sequence[str],
+    free: Sequence[str] | ParameterSpace,
     *,
     bounds: dict[str, tuple[float, float]] | None = None,
     losses: Sequence[AbstractLoss] | None = None,
@@ -79,7 +79,9 @@ def fit(
     - `model`: the model whose other parameters stay as they are, e.g.
       ``hh_jax.HodgkinHuxley()`` or ``hh_jax.CorticalRegularSpiking()``.
     - `free`: parameter names (``"g_Na"``, ``"C_m"``, ``"V_T"``, ...), plus
-      ``"area"`` (um^2) for whole-cell data when the membrane area is unknown.
+      ``"area"`` (um^2) for whole-cell data when the membrane area is unknown; or a
+      selection with its bounds (:func:`hh_jax.parameters.select`,
+      :func:`build_space`).
     - `bounds`: ``{name: (low, high)}`` in the parameter's unit, overriding the
       defaults (each parameter's declared fit range).
     - `losses`: loss terms (:mod:`hh_jax.fit` losses); default
@@ -110,12 +112,13 @@ def fit(
     """
     wall_start = time.perf_counter()
     data = _as_data(data)
-    if data.whole_cell and AREA not in free and area is None:
+    names = free.names if isinstance(free, ParameterSpace) else tuple(free)
+    if data.whole_cell and AREA not in names and area is None:
         raise ValueError(
             "the sweeps are whole-cell currents (pA): give the membrane `area` (um^2) "
             "or add 'area' to the free parameters."
         )
-    if area is not None and (not data.whole_cell or AREA in free):
+    if area is not None and (not data.whole_cell or AREA in names):
         raise ValueError("`area` is only for whole-cell data whose area is not fitted.")
     if starts < 1:
         raise ValueError(f"`starts` must be >= 1; got {starts}.")

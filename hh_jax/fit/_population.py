@@ -12,7 +12,6 @@ active properties.
 """
 
 import dataclasses
-import math
 
 import equinox as eqx
 import jax
@@ -21,7 +20,7 @@ import numpy as np
 
 from ..model import PointNeuron, steady_state
 from ..solvers._exponential import integrate_exponential
-from ._space import AREA, LogLogistic, ParameterSpace
+from ._space import AREA, ParameterSpace
 from ._targets import Z_CAP, WindowTargets, window_features, z_scores
 
 PA_TO_UA = 1e-6  # pA -> uA
@@ -135,11 +134,7 @@ class PopulationEvaluator:
         Q = xp.clip(Q, 0.0, 1.0)
         out = {}
         for i, (n, tr) in enumerate(zip(self.space.names, self.space.transforms)):
-            if isinstance(tr, LogLogistic):
-                lo, hi = math.log(tr.lower), math.log(tr.upper)
-                out[n] = xp.exp(lo + (hi - lo) * Q[:, i])
-            else:
-                out[n] = tr.lower + (tr.upper - tr.lower) * Q[:, i]
+            out[n] = tr.uniform(Q[:, i])  # (log-)uniform by the declaration
         return out
 
     def _models(self, values: dict, holding):

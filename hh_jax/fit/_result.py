@@ -1,10 +1,11 @@
 """The result of a fit, and saving it as ``params.json`` + ``fit.npz``."""
 
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
+
+from .._tables import Column, format_table, write_json
 
 TABLE_FEATURES = (
     "Spikecount",
@@ -66,21 +67,41 @@ class FitResult:
     def loss(self) -> float:
         return float(self.final_losses[self.best_start])
 
+    def rows(self, truth: dict[str, float] | None = None) -> list[dict]:
+        """One row per fitted parameter: value and unit (and, for names in
+        `truth`, the true value and the relative error)."""
+        rows = []
+        for name in self.names:
+            row = dict(
+                parameter=name, value=self.parameters[name], unit=self.units[name]
+            )
+            if truth and name in truth:
+                row.update(
+                    true=truth[name],
+                    rel_error=abs(row["value"] - truth[name]) / abs(truth[name]),
+                )
+            rows.append(row)
+        return rows
+
     def table(self, truth: dict[str, float] | None = None) -> str:
         """A plain-text table of the fitted parameters (and the true values and
         relative errors, if `truth` is given)."""
-        head = f"{'parameter':<12}{'fitted':>14}  {'unit':<9}"
+        columns = [
+            Column("parameter", 12, align="<"),
+            Column("value", 14, ".6g", header="fitted", gap=2),
+            Column("unit", 9, align="<"),
+        ]
         if truth:
-            head += f"{'true':>12}{'rel. error':>12}"
-        lines = [head, "-" * len(head)]
-        for name in self.names:
-            value = self.parameters[name]
-            line = f"{name:<12}{value:>14.6g}  {self.units[name]:<9}"
-            if truth and name in truth:
-                err = abs(value - truth[name]) / abs(truth[name])
-                line += f"{truth[name]:>12.6g}{err:>12.2e}"
-            lines.append(line)
-        return "\n".join(lines)
+            columns += [
+                Column("true", 12, cell=lambda r: _cell(r, "true", ".6g")),
+                Column(
+                    "rel_error",
+                    12,
+                    header="rel. error",
+                    cell=lambda r: _cell(r, "rel_error", ".2e"),
+                ),
+            ]
+        return format_table(self.rows(truth), columns)
 
     def feature_table(self) -> str:
         """Data vs model, per sweep, for the eFEL features in `features`."""
@@ -108,22 +129,14 @@ class FitResult:
             best_start=self.best_start,
             area=self.area,
             sweeps=self.sweep_names,
-            features={
-                n: {
-                    k: [None if not np.isfinite(x) else float(x) for x in v]
-                    for k, v in d.items()
-                }
-                for n, d in self.features.items()
-            },
+            features=self.features,  # NaN (no value) as null
             resets=self.resets,
             failed_sweeps=self.failed_sweeps,
             timing=self.timing,
             settings=self.settings,
             notes=self.notes,
         )
-        (directory / "params.json").write_text(
-            json.dumps(summary, indent=2, default=_jsonable)
-        )
+        write_json(directory / "params.json", summary)
         np.savez(
             directory / "fit.npz",
             names=np.asarray(self.names),
@@ -144,9 +157,5 @@ def _fmt(x) -> str:
     return "—" if not np.isfinite(x) else f"{x:.4g}"
 
 
-def _jsonable(x):
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    return str(x)
+def _cell(row: dict, key: str, spec: str) -> str:
+    return format(row[key], spec) if key in row else ""

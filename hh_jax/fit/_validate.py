@@ -20,11 +20,11 @@ does not spike there fails them); ``None`` marks a check that does not apply.
 """
 
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
 
+from .._tables import Column, format_table, write_json
 from ..io import Recording, Sweep
 from ._protocol import main_step_window, step_protocol
 from ._replay import replay_each
@@ -175,21 +175,19 @@ class Validation:
 
     def table(self) -> str:
         """A plain-text table: per sweep, data / model for each check."""
-        head = f"{'sweep':>5} {'I':>8}  " + "".join(f"{k[:18]:>22}" for k in CRITERIA)
-        lines = [head, "-" * len(head)]
-        for s in self.sweeps:
-            cells = []
-            for key in CRITERIA:
-                c = s.checks[key]
-                mark = {True: "ok", False: "FAIL", None: "  "}[c["pass"]]
-                cells.append(f"{_fmt(c['data'])}/{_fmt(c['model'])} {mark}".rjust(22))
-            lines.append(f"{s.index:>5} {s.amplitude:>8.4g}  " + "".join(cells))
+        columns = [
+            Column("sweep", 5, gap=1, cell=lambda s: str(s.index)),
+            Column("I", 8, gap=2, cell=lambda s: f"{s.amplitude:.4g}"),
+        ] + [
+            Column(key, 22, header=key[:18], cell=lambda s, key=key: _check(s, key))
+            for key in CRITERIA
+        ]
         summary = ", ".join(f"{k} {p}/{n}" for k, (p, n) in self.by_check().items())
-        lines.append(
+        footer = [
             f"passed {self.passed} of {self.applicable} checks "
             f"({100 * self.fraction:.0f} %): {summary}"
-        )
-        return "\n".join(lines)
+        ]
+        return format_table(self.sweeps, columns, footer=footer)
 
     def to_json(self) -> dict:
         return {
@@ -236,7 +234,7 @@ class Validation:
             arrays[f"V_{s.index}"] = s.V_model
             arrays[f"V_data_{s.index}"] = s.V_data
         np.savez(directory / "validation.npz", **arrays)
-        (directory / "validation.json").write_text(json.dumps(self.to_json(), indent=2))
+        write_json(directory / "validation.json", self.to_json())
         import matplotlib
 
         matplotlib.use("Agg")
@@ -251,6 +249,13 @@ class Validation:
 
 def _fmt(x) -> str:
     return "—" if x is None else f"{x:.4g}"
+
+
+def _check(sweep: "SweepValidation", key: str) -> str:
+    """``data/model mark`` of one check of one sweep."""
+    c = sweep.checks[key]
+    mark = {True: "ok", False: "FAIL", None: "  "}[c["pass"]]
+    return f"{_fmt(c['data'])}/{_fmt(c['model'])} {mark}"
 
 
 def validate_model(

@@ -32,6 +32,7 @@ from ._local import choose_mode as choose_mode
 from ._local import local_sensitivity as local_sensitivity
 from ._outputs import OUTPUTS as OUTPUTS
 from ._outputs import OutputInfo as OutputInfo
+from ._params import ParameterSelection as ParameterSelection
 from ._params import stimulus_parameter_names as stimulus_parameter_names
 from ._result import GlobalSensitivity as GlobalSensitivity
 from ._sobol import sobol_indices as sobol_indices

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._tables import write_csv, write_json
+from ._tables import Column, TabularResult, write_json
 
 
 @eqx.filter_jit
@@ -30,7 +30,7 @@ def _linearise(objective, u, forward: bool):
 
 
 @dataclasses.dataclass
-class ConfidenceIntervals:
+class ConfidenceIntervals(TabularResult):
     """Fitted values with Laplace confidence intervals.
 
     - `names`, `units`, `values` (P,): the fitted parameters (physical units).
@@ -71,20 +71,23 @@ class ConfidenceIntervals:
             )
         ]
 
-    def table(self) -> str:
-        pct = f"{100 * self.level:g} % interval"
-        head = f"{'parameter':<12}{'fitted':>12}  {'unit':<9}{'std. err.':>11}  {pct}"
-        lines = [head, "-" * len(head)]
-        for r in self.rows():
-            lines.append(
-                f"{r['parameter']:<12}{r['value']:>12.6g}  {r['unit']:<9}"
-                f"{r['stderr']:>11.3g}  [{r['lower']:.6g}, {r['upper']:.6g}]"
-            )
-        lines.append(f"({self.method})")
-        return "\n".join(lines)
+    def columns(self) -> list[Column]:
+        return [
+            Column("parameter", 12, align="<"),
+            Column("value", 12, ".6g", header="fitted", gap=2),
+            Column("unit", 9, align="<"),
+            Column("stderr", 11, ".3g", header="std. err.", gap=2),
+            Column(
+                "interval",
+                0,
+                header=f"{100 * self.level:g} % interval",
+                align="<",
+                cell=lambda r: f"[{r['lower']:.6g}, {r['upper']:.6g}]",
+            ),
+        ]
 
-    def to_csv(self, path) -> None:
-        write_csv(path, self.rows())
+    def table_footer(self) -> list[str]:
+        return [f"({self.method})"]
 
     def to_json(self, path) -> None:
         write_json(path, dataclasses.asdict(self))

@@ -11,7 +11,7 @@ from ..model import PointNeuron, State
 from ..stimulus import AbstractStimulus
 from ._fisher import FisherInformation, check_sigma, fisher_information
 from ._problem import ATOL, MAX_STEPS, RTOL
-from ._tables import write_csv, write_json
+from ._tables import Column, TabularResult, write_json
 
 _CRITERIA = {
     "D": "log det of the log-parameter Fisher information (D-optimal)",
@@ -20,9 +20,11 @@ _CRITERIA = {
 
 
 @dataclasses.dataclass
-class ProtocolComparison:
+class ProtocolComparison(TabularResult):
     """Fisher information of each protocol and their ranking by `criterion`
     (``"D"``: log det, ``"E"``: smallest eigenvalue; larger is better)."""
+
+    table_rule = False
 
     criterion: str
     results: dict[str, FisherInformation]
@@ -50,23 +52,17 @@ class ProtocolComparison:
             rows.append(row)
         return rows
 
-    def table(self) -> str:
-        rows = self.rows()
-        params = [k for k in rows[0] if k.startswith("rel_sd")]
-        head = f"{'rank':<5}{'protocol':<24}{'log det':>10}{'min eig':>11}" + "".join(
-            f"{k:>16}" for k in params
-        )
-        lines = [f"ranked by {_CRITERIA[self.criterion]}", head]
-        for r in rows:
-            lines.append(
-                f"{r['rank']:<5}{r['protocol'][:23]:<24}{r['log_det']:>10.3f}"
-                f"{r['min_eigenvalue']:>11.4g}"
-                + "".join(f"{r[k]:>16.3g}" for k in params)
-            )
-        return "\n".join(lines)
+    def columns(self) -> list[Column]:
+        params = [k for k in self.rows()[0] if k.startswith("rel_sd")]
+        return [
+            Column("rank", 5, align="<"),
+            Column("protocol", 24, align="<", cell=lambda r: r["protocol"][:23]),
+            Column("log_det", 10, ".3f", header="log det"),
+            Column("min_eigenvalue", 11, ".4g", header="min eig"),
+        ] + [Column(k, 16, ".3g") for k in params]
 
-    def to_csv(self, path) -> None:
-        write_csv(path, self.rows())
+    def table_title(self) -> list[str]:
+        return [f"ranked by {_CRITERIA[self.criterion]}"]
 
     def to_json(self, path) -> None:
         write_json(

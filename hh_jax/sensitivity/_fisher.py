@@ -28,7 +28,7 @@ from ..stimulus import AbstractStimulus, as_stimulus
 from ..trace import Status
 from ._params import ParameterSelection, select
 from ._problem import ATOL, MAX_STEPS, RTOL
-from ._tables import write_csv, write_json
+from ._tables import Column, TabularResult
 
 # Eigenvalues of the log-information below this fraction of the largest are
 # treated as zero: those combinations are not identifiable (infinite bound).
@@ -140,7 +140,7 @@ def check_sigma(sigma) -> float:
 
 
 @dataclasses.dataclass
-class FisherInformation:
+class FisherInformation(TabularResult):
     """Fisher information of a protocol for Gaussian voltage noise.
 
     - `wrt`, `parameter_units`, `parameter_values` (P,).
@@ -259,34 +259,11 @@ class FisherInformation:
             wall_time_s=self.wall_time_s,
         )
 
-    def table(self) -> str:
-        w, v = self.eigen()
-        lines = [
-            f"Fisher information, sigma = {self.sigma:g} mV, "
-            f"{self.num_residuals} residuals",
-            f"{'parameter':<10}{'value':>11}  {'unit':<9}{'CR sd':>11}{'rel. sd':>10}",
-        ]
-        for p, x, u, sd, rel in zip(
-            self.wrt,
-            self.parameter_values,
-            self.parameter_units,
-            self.cramer_rao,
-            self.relative_cramer_rao,
-        ):
-            lines.append(f"{p:<10}{x:>11.5g}  {u:<9}{sd:>11.4g}{rel:>10.3g}")
-        lines.append("log-parameter eigenvalues (stiff -> sloppy) and directions:")
-        for k in range(len(w)):
-            direction = " ".join(f"{c:+.2f}" for c in v[:, k])
-            lines.append(f"  {w[k]:>11.4g}   [{direction}]")
-        lines.append(f"  ({' '.join(self.wrt)})")
-        return "\n".join(lines)
+    table_rule = False
 
-    def to_json(self, path) -> None:
-        write_json(path, dict(parameters_order=self.wrt, **self.summary()))
-
-    def to_csv(self, path) -> None:
+    def rows(self) -> list[dict]:
         """Per parameter: value, Cramér–Rao sd, and its rows of F and of the
-        correlation matrix."""
+        correlation matrix (the CSV file)."""
         rows = []
         for i, p in enumerate(self.wrt):
             row = dict(
@@ -301,7 +278,34 @@ class FisherInformation:
             for j, q in enumerate(self.wrt):
                 row[f"corr[{q}]"] = float(self.correlation[i, j])
             rows.append(row)
-        write_csv(path, rows)
+        return rows
+
+    def columns(self) -> list[Column]:
+        return [
+            Column("parameter", 10, align="<"),
+            Column("value", 11, ".5g", gap=2),
+            Column("unit", 9, align="<"),
+            Column("cramer_rao_sd", 11, ".4g", header="CR sd"),
+            Column("relative_sd", 10, ".3g", header="rel. sd"),
+        ]
+
+    def table_title(self) -> list[str]:
+        return [
+            f"Fisher information, sigma = {self.sigma:g} mV, "
+            f"{self.num_residuals} residuals"
+        ]
+
+    def table_footer(self) -> list[str]:
+        w, v = self.eigen()
+        lines = ["log-parameter eigenvalues (stiff -> sloppy) and directions:"]
+        for k in range(len(w)):
+            direction = " ".join(f"{c:+.2f}" for c in v[:, k])
+            lines.append(f"  {w[k]:>11.4g}   [{direction}]")
+        lines.append(f"  ({' '.join(self.wrt)})")
+        return lines
+
+    def to_dict(self) -> dict:
+        return dict(parameters_order=self.wrt, **self.summary())
 
 
 def fisher_information(
@@ -330,7 +334,7 @@ def fisher_information(
     protocol, order = make_protocol(
         model, stimuli, ts, wrt, y0=y0, rtol=rtol, atol=atol, max_steps=max_steps
     )
-    theta = protocol.selection.values(model, None)
+    theta = protocol.selection.read(model, None)
     J, (V, status) = _jacobian(protocol, theta)
     J = np.asarray(J, float)
     back = np.argsort(order)

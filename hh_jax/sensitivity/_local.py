@@ -16,11 +16,11 @@ from ..stimulus import AbstractStimulus
 from ..trace import Status, Trace
 from ._outputs import OUTPUTS, SHARPNESS, THRESHOLD
 from ._problem import ATOL, MAX_STEPS, RTOL, InitialState, Problem, make_problem
-from ._tables import derivative_unit, write_csv, write_json
+from ._tables import Column, TabularResult, derivative_unit
 
 
 @dataclasses.dataclass
-class LocalSensitivity:
+class LocalSensitivity(TabularResult):
     """Derivatives of outputs with respect to parameters at one parameter point.
 
     - `wrt`, `parameter_units`, `parameter_values` (P,): the parameters.
@@ -92,41 +92,32 @@ class LocalSensitivity:
                 rows.append(row)
         return rows
 
-    def table(self) -> str:
-        """A plain-text table of :meth:`rows`."""
-        head = (
-            f"{'output':<22}{'value':>11}  {'parameter':<10}{'derivative':>13}  "
-            f"{'unit':<18}{'elasticity':>11}"
-        )
-        lines = [head, "-" * len(head)]
-        for r in self.rows():
-            lines.append(
-                f"{r['output']:<22}{r['value']:>11.5g}  {r['parameter']:<10}"
-                f"{r['derivative']:>13.5g}  {r['derivative_unit']:<18}"
-                f"{r['elasticity']:>11.4g}"
-            )
-        lines.append(f"({self.mode} mode: {self.reason})")
-        return "\n".join(lines)
+    def columns(self) -> list[Column]:
+        return [
+            Column("output", 22, align="<"),
+            Column("value", 11, ".5g", gap=2),
+            Column("parameter", 10, align="<"),
+            Column("derivative", 13, ".5g", gap=2),
+            Column("derivative_unit", 18, header="unit", align="<"),
+            Column("elasticity", 11, ".4g"),
+        ]
 
-    def to_csv(self, path) -> None:
-        write_csv(path, self.rows())
+    def table_footer(self) -> list[str]:
+        return [f"({self.mode} mode: {self.reason})"]
 
-    def to_json(self, path) -> None:
-        write_json(
-            path,
-            dict(
-                mode=self.mode,
-                reason=self.reason,
-                status=Status(self.status).name,
-                wall_time_s=self.wall_time_s,
-                parameters={
-                    p: dict(value=float(v), unit=u)
-                    for p, v, u in zip(
-                        self.wrt, self.parameter_values, self.parameter_units
-                    )
-                },
-                rows=self.rows(),
-            ),
+    def to_dict(self) -> dict:
+        return dict(
+            mode=self.mode,
+            reason=self.reason,
+            status=Status(self.status).name,
+            wall_time_s=self.wall_time_s,
+            parameters={
+                p: dict(value=float(v), unit=u)
+                for p, v, u in zip(
+                    self.wrt, self.parameter_values, self.parameter_units
+                )
+            },
+            rows=self.rows(),
         )
 
 

@@ -48,7 +48,7 @@ class Problem(eqx.Module):
 
     def theta0(self) -> Float[Array, " P"]:
         """The selected parameters' current values (physical units)."""
-        return self.selection.values(self.model, self.stimulus)
+        return self.selection.read(self.model, self.stimulus)
 
     def simulate(self, theta: Float[Array, " P"], adjoint: Adjoint) -> tuple:
         """(trace, model) for parameters `theta`; never raises (read the status)."""

@@ -4,11 +4,11 @@ import dataclasses
 
 import numpy as np
 
-from ._tables import write_csv, write_json
+from ._tables import Column, TabularResult
 
 
 @dataclasses.dataclass
-class GlobalSensitivity:
+class GlobalSensitivity(TabularResult):
     """Sobol indices and DGSM of scalar outputs over parameter ranges.
 
     - `names`, `bounds` (P, 2), `parameter_units`; `outputs`, `output_units`.
@@ -80,51 +80,44 @@ class GlobalSensitivity:
                 )
         return rows
 
-    def table(self) -> str:
-        head = (
-            f"{'output':<14}{'parameter':<12}{'S1':>9}{'+-':>9}{'ST':>9}{'+-':>9}"
-            f"{'DGSM bound':>12}"
-        )
-        lines = [head, "-" * len(head)]
-        for r in self.rows():
-            lines.append(
-                f"{r['output']:<14}{r['parameter']:<12}{r['S1']:>9.3g}"
-                f"{r['S1_conf']:>9.2g}{r['ST']:>9.3g}{r['ST_conf']:>9.2g}"
-                f"{r['dgsm_bound']:>12.3g}"
-            )
-        for out in self.outputs:
-            lines.append(
-                f"{out}: ranking by ST {self.ranking(out)}, by DGSM "
-                f"{self.ranking(out, 'dgsm')}; {self.failed[out]} of {len(self.X)} "
-                f"samples flagged"
-            )
-        lines.extend(self.notes)
-        return "\n".join(lines)
+    def columns(self) -> list[Column]:
+        return [
+            Column("output", 14, align="<"),
+            Column("parameter", 12, align="<"),
+            Column("S1", 9, ".3g"),
+            Column("S1_conf", 9, ".2g", header="+-"),
+            Column("ST", 9, ".3g"),
+            Column("ST_conf", 9, ".2g", header="+-"),
+            Column("dgsm_bound", 12, ".3g", header="DGSM bound"),
+        ]
 
-    def to_csv(self, path) -> None:
-        write_csv(path, self.rows())
+    def table_footer(self) -> list[str]:
+        lines = [
+            f"{out}: ranking by ST {self.ranking(out)}, by DGSM "
+            f"{self.ranking(out, 'dgsm')}; {self.failed[out]} of {len(self.X)} "
+            f"samples flagged"
+            for out in self.outputs
+        ]
+        return lines + list(self.notes)
 
-    def to_json(self, path) -> None:
-        write_json(
-            path,
-            dict(
-                parameters={
-                    p: dict(low=float(b[0]), high=float(b[1]), unit=u)
-                    for p, b, u in zip(self.names, self.bounds, self.parameter_units)
-                },
-                outputs=dict(zip(self.outputs, self.output_units)),
-                n_base=self.n,
-                n_samples=int(len(self.X)),
-                failed_samples=self.failed,
-                groups_used=self.groups_used,
-                variance=self.variance,
-                conf_level=self.conf_level,
-                notes=self.notes,
-                ranking={
-                    o: dict(ST=self.ranking(o), dgsm=self.ranking(o, "dgsm"))
-                    for o in self.outputs
-                },
-                wall_time_s=self.wall_time_s,
-                rows=self.rows(),
-            ),
+    def to_dict(self) -> dict:
+        return dict(
+            parameters={
+                p: dict(low=float(b[0]), high=float(b[1]), unit=u)
+                for p, b, u in zip(self.names, self.bounds, self.parameter_units)
+            },
+            outputs=dict(zip(self.outputs, self.output_units)),
+            n_base=self.n,
+            n_samples=int(len(self.X)),
+            failed_samples=self.failed,
+            groups_used=self.groups_used,
+            variance=self.variance,
+            conf_level=self.conf_level,
+            notes=self.notes,
+            ranking={
+                o: dict(ST=self.ranking(o), dgsm=self.ranking(o, "dgsm"))
+                for o in self.outputs
+            },
+            wall_time_s=self.wall_time_s,
+            rows=self.rows(),
         )

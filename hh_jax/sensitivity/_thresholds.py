@@ -42,13 +42,18 @@ from ._implicit import (
     root_and_derivative,
 )
 from ._params import select
-from ._tables import derivative_unit, write_csv, write_json
+from ._tables import (
+    Column,
+    TabularResult,
+    derivative_unit,
+    write_json,
+)
 
 CURRENT_UNIT = "uA/cm^2"
 
 
 @dataclasses.dataclass
-class ThresholdSensitivity:
+class ThresholdSensitivity(TabularResult):
     """A threshold current and its derivatives with respect to parameters.
 
     - `name`, `description`: which threshold (``"rheobase"``, ...) and how it is
@@ -58,6 +63,8 @@ class ThresholdSensitivity:
     - `derivative` (P,): ``dI*/dtheta`` in uA/cm^2 per parameter unit.
     - `wall_time_s`: seed, root and derivative together.
     """
+
+    table_rule = False
 
     name: str
     description: str
@@ -97,20 +104,16 @@ class ThresholdSensitivity:
             )
         ]
 
-    def table(self) -> str:
-        lines = [
-            f"{self.name} = {self.value:.6f} {CURRENT_UNIT} ({self.description})",
-            f"{'parameter':<10}{'dI*/dtheta':>14}  {'unit':<22}{'elasticity':>11}",
+    def columns(self) -> list[Column]:
+        return [
+            Column("parameter", 10, align="<"),
+            Column("derivative", 14, ".6g", header="dI*/dtheta", gap=2),
+            Column("derivative_unit", 22, header="unit", align="<"),
+            Column("elasticity", 11, ".4g"),
         ]
-        for r in self.rows():
-            lines.append(
-                f"{r['parameter']:<10}{r['derivative']:>14.6g}  "
-                f"{r['derivative_unit']:<22}{r['elasticity']:>11.4g}"
-            )
-        return "\n".join(lines)
 
-    def to_csv(self, path) -> None:
-        write_csv(path, self.rows())
+    def table_title(self) -> list[str]:
+        return [f"{self.name} = {self.value:.6f} {CURRENT_UNIT} ({self.description})"]
 
     def to_json(self, path) -> None:
         write_json(path, dataclasses.asdict(self))
@@ -174,7 +177,7 @@ def _step_threshold(
         atol=float(atol),
         max_steps=int(max_steps),
     )
-    theta = selection.values(model, None)
+    theta = selection.read(model, None)
     # The seed's grid refinement leaves the root within tol / 2 of `guess`.
     lo, hi = guess - tol, guess + tol
     value, d, ok = root_and_derivative(
@@ -341,7 +344,7 @@ def instability_sensitivity(
     solved by Newton's method (optimistix) to `atol` (1/ms). No simulation."""
     began = time.perf_counter()
     selection = select(model, None, wrt)
-    theta = selection.values(model, None)
+    theta = selection.read(model, None)
     amps = np.linspace(*bracket, grid)
     growth = np.asarray(growth_on_grid(model, jnp.asarray(amps)))
     k = np.nonzero((growth[:-1] < 0) & (growth[1:] >= 0))[0]

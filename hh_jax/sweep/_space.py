@@ -50,23 +50,16 @@ class AbstractSpace(abc.ABC):
         """A JSON-serialisable description (written to the sweep manifest)."""
 
     def validate(self, model) -> None:
-        """Raise ``KeyError`` for names `model` lacks (listing the valid ones with
-        units) and ``ValueError`` for values outside a parameter's physical range."""
-        infos = model.parameter_infos()
-        unknown = [n for n in self.names if n not in infos]
-        if unknown:
-            valid = ", ".join(f"{n} ({i.unit})" for n, i in infos.items())
-            raise KeyError(
-                f"unknown parameter(s) {', '.join(unknown)}; this model has: {valid}"
-            )
-        for name, (low, high) in self.ranges().items():
-            info = infos[name]
-            for value in (low, high):
-                if not bool(info.admissible(np.asarray(value))):
-                    raise ValueError(
-                        f"sweep range of `{name}` ({info.doc}) reaches {value:g}; "
-                        f"it must be {info.requirement()}."
-                    )
+        """Check the names and ranges against `model` with the shared selection
+        (:func:`hh_jax.parameters.select`): an unknown name raises
+        :class:`hh_jax.parameters.UnknownParameterError` (a ``KeyError`` and a
+        ``ValueError``, listing the valid names with units), a value outside a
+        parameter's admissible range ``ValueError``."""
+        from ..parameters import select
+
+        ranges = self.ranges()
+        for p in select(model, None, self.names).parameters:
+            p.check_range(*ranges[p.name], what="sweep range")
 
     @abc.abstractmethod
     def ranges(self) -> dict[str, tuple[float, float]]:
