@@ -248,11 +248,17 @@ def latin_hypercube(
     drawn uniformly in each, the strata paired at random (``seed``)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"`n` must be a positive integer; got {n!r}.")
-    rng = np.random.default_rng(seed)
-    columns = {}
+    from scipy.stats import qmc
+
     for name, (low, high) in bounds.items():
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
             raise ValueError(f"bounds of `{name}` must be finite with LOW < HIGH.")
-        u = (rng.permutation(n) + rng.random(n)) / n
-        columns[name] = low + (high - low) * u
+    if not bounds:
+        raise ValueError("`bounds` must name at least one parameter.")
+    unit = qmc.LatinHypercube(d=len(bounds), seed=np.random.default_rng(seed))
+    u = unit.random(n)
+    columns = {
+        name: low + (high - low) * u[:, j]
+        for j, (name, (low, high)) in enumerate(bounds.items())
+    }
     return ParameterTable(columns)
