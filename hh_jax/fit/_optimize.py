@@ -149,8 +149,12 @@ class OptimisationLog:
     ok_history: list = dataclasses.field(default_factory=list)  # per step: (K, S)
 
 
+def _state_path(path: Path) -> Path:
+    # The optimiser state (a PyTree) beside the checkpoint, in Equinox's format.
+    return path.with_suffix(".state.eqx")
+
+
 def _save_checkpoint(path: Path, u, state, log: OptimisationLog, next_reserve, config):
-    leaves = [np.asarray(x) for x in jax.tree.leaves(state)]
     np.savez(
         path,
         u=np.asarray(u),
@@ -158,8 +162,8 @@ def _save_checkpoint(path: Path, u, state, log: OptimisationLog, next_reserve, c
         params=np.asarray(log.params),
         next_reserve=next_reserve,
         steps_done=log.steps_done,
-        **{f"state_{i}": x for i, x in enumerate(leaves)},
     )
+    eqx.tree_serialise_leaves(_state_path(path), state)
     path.with_suffix(".json").write_text(
         json.dumps(dict(config=config, resets=log.resets, failed=log.failed_sweeps))
     )
@@ -195,11 +199,13 @@ def optimise(
                 f"({meta['config']}); start afresh without --resume."
             )
         u = jnp.asarray(saved["u"])
-        treedef = jax.tree.structure(state)
-        count = len(jax.tree.leaves(state))
-        state = jax.tree.unflatten(
-            treedef, [jnp.asarray(saved[f"state_{i}"]) for i in range(count)]
-        )
+        state_file = _state_path(Path(checkpoint))
+        if not state_file.exists():
+            raise ValueError(
+                f"the checkpoint {checkpoint} has no optimiser state beside it "
+                f"({state_file.name}); start afresh without --resume."
+            )
+        state = eqx.tree_deserialise_leaves(state_file, state)
         log.losses = list(saved["losses"])
         log.params = list(saved["params"])
         log.resets = [tuple(x) for x in meta["resets"]]
