@@ -80,12 +80,21 @@ def add_parser(sub) -> None:
         "--duration", type=float, default=10.0, metavar="MS", help="simulated time, ms"
     )
     run.add_argument(
-        "--dt",
+        "--step-dt",
         type=float,
         default=0.005,
         metavar="MS",
-        help="time step, ms (Crank-Nicolson: velocity within 0.02 %% of the "
-        "converged value at 0.005 ms, 0.1 %% at 0.01 ms, 0.8 %% at 0.025 ms)",
+        help="time step, ms, also the save interval (Crank-Nicolson: velocity "
+        "within 0.02 %% of the converged value at 0.005 ms, 0.1 %% at 0.01 ms, "
+        "0.8 %% at 0.025 ms)",
+    )
+    # --dt: the name of earlier versions, still accepted.
+    run.add_argument(
+        "--dt",
+        dest="step_dt",
+        type=float,
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
     )
     run.add_argument(
         "--method",
@@ -132,11 +141,11 @@ def _check(args) -> None:
         ("diam", args.diam),
         ("Ra", args.Ra),
         ("duration", args.duration),
-        ("dt", args.dt),
+        ("step-dt", args.step_dt),
         ("stim-dur", args.stim_dur),
     ):
         if not value > 0:
-            unit = {"Ra": "ohm*cm", "duration": "ms", "dt": "ms", "stim-dur": "ms"}
+            unit = {"Ra": "ohm*cm", "duration": "ms", "step-dt": "ms", "stim-dur": "ms"}
             raise ValueError(
                 f"--{name} must be > 0 {unit.get(name, 'um')}; got {value}."
             )
@@ -204,10 +213,10 @@ def run(args) -> int:
     if amplitude is None:
         amplitude = _default_amplitude(cable, stim_node, args.stim_dur)
     injection = hc.Injection(Step(amplitude, 0.0, args.stim_dur), *stim_at)
-    ts = np.arange(0.0, args.duration + 0.5 * args.dt, args.dt)
+    ts = np.arange(0.0, args.duration + 0.5 * args.step_dt, args.step_dt)
     start = time.perf_counter()
     trace = hc.simulate_cable(
-        cable, injection, ts, dt=args.dt, method=args.method, throw=False
+        cable, injection, ts, dt=args.step_dt, method=args.method, throw=False
     )
     trace.V.block_until_ready()
     wall = time.perf_counter() - start
@@ -236,7 +245,7 @@ def run(args) -> int:
         "solver": {
             "method": args.method,
             "order": 2 if args.method == "crank_nicolson" else 1,
-            "dt_ms": args.dt,
+            "dt_ms": args.step_dt,
             "voltage": "implicit, tree (Hines) elimination, O(N) per step",
             "gates": "exponential (Rush-Larsen) from the model's state_rates"
             + (", staggered half a step" if args.method == "crank_nicolson" else ""),
@@ -270,7 +279,7 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "cable.json").write_text(json.dumps(result, indent=2) + "\n")
     print(
-        f"{cable.num_nodes} nodes, {trace.num_steps} steps of {args.dt:g} ms "
+        f"{cable.num_nodes} nodes, {trace.num_steps} steps of {args.step_dt:g} ms "
         f"({args.method}) in {wall:.2f} s"
     )
     _plot(layout, trace, stim_node, out / "cable.png", args, arrivals)
