@@ -83,9 +83,9 @@ def resolve_y0(
     member's own rest for ``"rest"``.
     """
     check_y0(y0, name=name)
-    if y0 is None or y0 == "steady":
+    if y0 is None or is_named(y0, "steady"):
         return steady_state(model, jnp.asarray(STEADY_V))
-    if y0 == "rest":
+    if is_named(y0, "rest"):
         return _rest(model, holding_current, throw)
     if not isinstance(y0, State):
         y0 = jnp.asarray(y0)

@@ -302,7 +302,7 @@ def _solve(
     model: PointNeuron,
     stimulus: AbstractStimulus,
     ts: Float[Array, " T"],
-    y0: State | None,
+    y0: State | str | None,
     *,
     solver,
     rtol,
