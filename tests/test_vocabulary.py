@@ -9,6 +9,7 @@ import re
 import warnings
 from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -167,3 +168,78 @@ def test_old_keyword_names_warn_and_still_work():
         assert initial_state.renamed_y0("start", None, "rest", "steady") == "rest"
     with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="not both"):
         initial_state.renamed_y0("initial", "rest", "steady", sentinel)
+
+
+def test_command_line_names():
+    """--save-dt is the save grid, --step-dt a fixed step; the old --dt (and
+    sweep's --start) still parse to the same meaning."""
+    from hh_jax.cli import build_parser
+
+    parse = build_parser().parse_args
+    args = parse(["simulate", "--save-dt", "0.1", "--y0", "rest", "--rtol", "1e-7"])
+    assert (args.save_dt, args.y0, args.rtol) == (0.1, ["rest"], 1e-7)
+    assert (args.atol, args.max_steps) == (1e-6, 100_000)
+    assert parse(["simulate", "--dt", "0.2"]).save_dt == 0.2
+    assert parse(["simulate"]).save_dt == 0.025 and parse(["simulate"]).y0 == ["steady"]
+    sens = parse(["sensitivity", "--dt", "0.1"])
+    assert (sens.save_dt, sens.y0, sens.rtol) == (0.1, ["rest"], 1e-8)
+    sweep = ["sweep", "g_Na=1:2:2", "--duration", "5", "--out", "x"]
+    assert parse(sweep).step_dt == 0.05 and parse(sweep).y0 == "steady"
+    assert parse(sweep + ["--dt", "0.02", "--start", "rest"]).step_dt == 0.02
+    assert parse(sweep + ["--start", "rest"]).y0 == "rest"
+    assert parse(sweep + ["--step-dt", "0.01", "--y0", "rest"]).step_dt == 0.01
+    assert parse(["cable", "--dt", "0.01"]).step_dt == 0.01
+    assert parse(["cable"]).step_dt == 0.005
+
+    from hh_jax.cli._common import y0_from_args
+
+    np.testing.assert_array_equal(y0_from_args(["-60", "0.1", "0.5", "0.3"])[0], -60)
+    with pytest.raises(ValueError, match="--y0 must be 'steady', 'rest' or numbers"):
+        y0_from_args(["resting"])
+
+
+def test_fit_and_sweep_initial_states():
+    """fit's "steady" / shared state and run_sweep's y0 forms, without solving."""
+    from hh_jax.fit import Objective, TraceMSE, build_space, fit_data
+    from hh_jax.io import Recording, Sweep
+    from hh_jax.sweep._run import _sweep_y0
+
+    model = hh.HodgkinHuxley()
+    t = np.arange(0.0, 5.0, 0.1)
+    sweeps = [
+        Sweep(
+            t=t,
+            V=np.full_like(t, -64.0),
+            stimulus_times=np.array([0.0, 2.0]),
+            stimulus_values=np.array([a, 0.0]),
+            current_unit="uA/cm^2",
+            name=f"s{k}",
+            metadata={},
+        )
+        for k, a in enumerate((0.0, 1.0))
+    ]
+    data = fit_data(Recording(sweeps))
+    common = dict(
+        template=model,
+        space=build_space(model, ["g_K"]),
+        data=data,
+        losses=(TraceMSE(),),
+    )
+    stimulus = data.stimulus(None)
+    steady = Objective(initial="steady", **common)._initial_states(model, stimulus)
+    np.testing.assert_array_equal(steady.V, [-65.0, -65.0])
+    expected = hh.steady_state(model, -65.0)
+    np.testing.assert_allclose(steady.gates["n"], float(expected.gates["n"]))
+    state = hh.State.from_array(jnp.asarray([-60.0, 0.1, 0.5, 0.3]), model.gate_names)
+    shared = Objective(initial="state", y0_state=state, **common)._initial_states(
+        model, stimulus
+    )
+    np.testing.assert_array_equal(shared.V, [-60.0, -60.0])
+    np.testing.assert_array_equal(shared.gates["h"], [0.5, 0.5])
+
+    assert _sweep_y0(model, None) == "steady" and _sweep_y0(model, "rest") == "rest"
+    assert _sweep_y0(model, state) == (-60.0, 0.1, 0.5, 0.3)
+    with pytest.raises(ValueError, match="one state"):
+        _sweep_y0(model, np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="gate `h`"):
+        _sweep_y0(model, [-60.0, 0.1, 1.5, 0.3])
