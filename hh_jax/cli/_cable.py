@@ -6,7 +6,12 @@ import json
 import time
 from pathlib import Path
 
-from ._common import add_model_options, add_precision_options, squid_parameter_infos
+from ._common import (
+    add_dt_option,
+    add_model_options,
+    add_precision_options,
+    squid_parameter_infos,
+)
 
 # The squid giant axon of Hodgkin & Huxley (1952): 476 um, 35.4 ohm*cm, 18.5 degC.
 DEFAULTS = dict(length=1e5, diam=476.0, Ra=35.4, temperature=18.5)
@@ -79,22 +84,13 @@ def add_parser(sub) -> None:
     run.add_argument(
         "--duration", type=float, default=10.0, metavar="MS", help="simulated time, ms"
     )
-    run.add_argument(
+    add_dt_option(
+        run,
         "--step-dt",
-        type=float,
-        default=0.005,
-        metavar="MS",
-        help="time step, ms, also the save interval (Crank-Nicolson: velocity "
-        "within 0.02 %% of the converged value at 0.005 ms, 0.1 %% at 0.01 ms, "
-        "0.8 %% at 0.025 ms)",
-    )
-    # --dt: the name of earlier versions, still accepted.
-    run.add_argument(
-        "--dt",
-        dest="step_dt",
-        type=float,
-        default=argparse.SUPPRESS,
-        help=argparse.SUPPRESS,
+        0.005,
+        "time step, ms, also the save interval (Crank-Nicolson: velocity within "
+        "0.02 %% of the converged value at 0.005 ms, 0.1 %% at 0.01 ms, 0.8 %% at "
+        "0.025 ms)",
     )
     run.add_argument(
         "--method",

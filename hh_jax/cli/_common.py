@@ -158,42 +158,17 @@ def stimulus_from_args(args: argparse.Namespace, default=None):
     return total
 
 
-def add_save_dt_option(group, default: float) -> None:
-    """``--save-dt MS``: the interval of the saved trace (not an integration step;
-    the adaptive solver chooses its own). ``--dt`` is the name of earlier
-    versions, still accepted with the same meaning."""
+def add_dt_option(group, flag: str, default: float, help: str) -> None:
+    """A time option in ms, `flag` ``--save-dt`` (the interval of the saved trace;
+    an adaptive solver chooses its own steps) or ``--step-dt`` (a fixed
+    integration step), read as ``args.save_dt`` / ``args.step_dt``. ``--dt``, the
+    name of earlier versions, is still accepted with the same meaning."""
+    dest = flag.lstrip("-").replace("-", "_")
     group.add_argument(
-        "--save-dt",
-        type=float,
-        default=default,
-        metavar="MS",
-        help="save interval of the trace, ms (the solver's steps are adaptive)",
+        flag, dest=dest, type=float, default=default, metavar="MS", help=help
     )
     group.add_argument(
-        "--dt",
-        dest="save_dt",
-        type=float,
-        default=argparse.SUPPRESS,
-        help=argparse.SUPPRESS,
-    )
-
-
-def add_step_dt_option(group, default: float, what: str) -> None:
-    """``--step-dt MS``: a fixed integration step. ``--dt`` is the name of earlier
-    versions, still accepted with the same meaning."""
-    group.add_argument(
-        "--step-dt",
-        type=float,
-        default=default,
-        metavar="MS",
-        help=f"integration step of {what}, ms",
-    )
-    group.add_argument(
-        "--dt",
-        dest="step_dt",
-        type=float,
-        default=argparse.SUPPRESS,
-        help=argparse.SUPPRESS,
+        "--dt", dest=dest, type=float, default=argparse.SUPPRESS, help=argparse.SUPPRESS
     )
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from ..tolerances import LOCAL_SENSITIVITY
 from ._common import (
+    add_dt_option,
     add_model_options,
     add_precision_options,
-    add_save_dt_option,
     add_stimulus_options,
     add_tolerance_options,
     add_y0_option,
@@ -98,7 +98,9 @@ def add_parser(sub) -> None:
     add_stimulus_options(parser)
     time = parser.add_argument_group("time and initial state")
     time.add_argument("--duration", type=float, default=50.0, help="simulated ms")
-    add_save_dt_option(time, 0.05)
+    add_dt_option(
+        time, "--save-dt", 0.05, "save interval, ms (the solver's steps are adaptive)"
+    )
     add_y0_option(time, "rest")
     add_model_options(parser, squid_parameter_infos())
     add_tolerance_options(parser.add_argument_group("solver"), LOCAL_SENSITIVITY)

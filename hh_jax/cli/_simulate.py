@@ -5,9 +5,9 @@ from pathlib import Path
 
 from ..tolerances import DEFAULT as TOLERANCES
 from ._common import (
+    add_dt_option,
     add_model_options,
     add_precision_options,
-    add_save_dt_option,
     add_stimulus_options,
     add_tolerance_options,
     add_y0_option,
@@ -38,7 +38,9 @@ def add_parser(sub) -> None:
     add_stimulus_options(parser)
     time = parser.add_argument_group("time and initial state")
     time.add_argument("--duration", type=float, default=100.0, help="simulated ms")
-    add_save_dt_option(time, 0.025)
+    add_dt_option(
+        time, "--save-dt", 0.025, "save interval, ms (the solver's steps are adaptive)"
+    )
     add_y0_option(time, "steady")
     add_model_options(parser, squid_parameter_infos())
     add_tolerance_options(parser.add_argument_group("solver"), TOLERANCES)

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from ._common import (
+    add_dt_option,
     add_precision_options,
-    add_step_dt_option,
     add_stimulus_options,
     model_overrides,
     stimulus_from_args,
@@ -71,7 +71,7 @@ def add_parser(sub) -> None:
     add_stimulus_options(parser)
     sim = parser.add_argument_group("simulation and features")
     sim.add_argument("--duration", type=float, required=True, help="simulated ms")
-    add_step_dt_option(sim, 0.05, "RK4")
+    add_dt_option(sim, "--step-dt", 0.05, "RK4 step, ms")
     sim.add_argument(
         "--y0",
         choices=("steady", "rest"),
