@@ -14,7 +14,6 @@ neuron needs them), which is several times faster than ``jax.vmap`` of
 """
 
 import dataclasses
-import math
 
 import equinox as eqx
 import jax
@@ -22,9 +21,12 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike, Float
 
+from . import tolerances
 from ._checks import concrete
-from .model import PointNeuron, State, as_state
-from .simulate import DEFAULT_MAX_STEPS, simulate
+from .batching import check_chunk_size, map_chunks
+from .initial_state import InitialState, resolve_y0
+from .model import PointNeuron
+from .simulate import simulate
 from .solvers import _batch as fast
 from .stimulus import AbstractStimulus, as_stimulus
 from .trace import Trace
@@ -100,6 +102,7 @@ def _merge(trace: Trace, again: Trace, flagged) -> Trace:
         num_steps=pick(trace.num_steps, again.num_steps),
         spikes=pick(trace.spikes, again.spikes),
         spike_count=pick(trace.spike_count, again.spike_count),
+        dVdt=pick(trace.dVdt, again.dVdt),
     )
     return Trace(t=trace.t, method=trace.method, **fields)
 
@@ -119,18 +122,12 @@ def _simulate_chunk(model_b, model_s, stim_b, stim_s, y0_b, y0_s, ts, options):
     return jax.vmap(one)(model_b, stim_b, y0_b)
 
 
-def _take(tree, start: int, size: int, total: int):
-    """Rows ``start:start+size`` of every leaf, padding past `total` with the last."""
-    idx = np.minimum(np.arange(start, start + size), total - 1)
-    return jax.tree.map(lambda x: x[idx], tree)
-
-
 def simulate_batch(
     model: PointNeuron,
     stimulus: AbstractStimulus | float,
     ts: Float[ArrayLike, " T"],
     *,
-    y0: State | Float[ArrayLike, "B n"] | None = None,
+    y0: InitialState | None = "steady",
     stimulus_batched: bool = False,
     chunk_size: int | None = 4096,
     progress: bool | None = None,
@@ -138,7 +135,7 @@ def simulate_batch(
     dt: float | None = None,
     rtol: float | None = None,
     atol: float | None = None,
-    max_steps: int = DEFAULT_MAX_STEPS,
+    max_steps: int = tolerances.BATCH_ADAPTIVE.max_steps,
     gates: bool = True,
     currents: bool = False,
     max_spikes: int = 0,
@@ -156,8 +153,9 @@ def simulate_batch(
     - `stimulus`: shared by all neurons, or with ``stimulus_batched=True`` a stimulus
       whose every array field has a leading axis of length B.
     - `ts`: save times, ms (shared).
-    - `y0`: initial state, shared or batched (``State`` with ``V`` of shape (B,), or
-      an array (B, n)); ``None`` is rest at -65 mV.
+    - `y0`: initial state, as for :func:`hh_jax.simulate` (``"steady"``, the
+      default, ``"rest"``: each neuron's own resting state, a State or an array),
+      shared or batched (``State`` with ``V`` of shape (B,), or an array (B, n)).
     - `chunk_size`: neurons per compiled call (bounds memory); ``None`` runs all at
       once. The last chunk is padded so every chunk reuses one compilation.
     - `progress`: show a progress bar (default: when there is more than one chunk).
@@ -182,7 +180,7 @@ def simulate_batch(
     - `max_steps`: for the adaptive methods, the most steps per neuron (reported
       as MAX_STEPS_REACHED in ``status``).
     - `gates`, `currents`: also return the gates; the channel currents, ``I_ext``
-      and (vectorised methods) ``dVdt`` (mV/ms) at the save times.
+      and (vectorised methods) dV/dt (``trace.dVdt``, mV/ms) at the save times.
     - `max_spikes`, `threshold`: vectorised methods: record each neuron's first
       `max_spikes` upward crossings of `threshold` (mV), located inside the steps
       (``trace.spikes``, ``trace.spike_count``).
@@ -217,10 +215,9 @@ def simulate_batch(
                 options[name] = value
         options.update(max_steps=max_steps, gates=gates, currents=currents)
     stimulus = as_stimulus(stimulus)
-    if y0 is not None and not isinstance(y0, State):
-        y0 = jnp.asarray(y0)
-        y0 = State.from_array(y0, model.gate_names)
-    y0 = as_state(model, y0)
+    # Batched: each neuron's own rest for "rest" (NaN, hence INVALID_INPUT, where
+    # it has none); an array (B, n) is a state per neuron.
+    y0 = resolve_y0(model, y0, throw=False)
 
     model_b, model_s = _split(model, False)
     stim_b, stim_s = _split(stimulus, stimulus_batched)
@@ -242,10 +239,7 @@ def simulate_batch(
     if len(set(sizes.values())) > 1:
         raise ValueError(f"batch lengths differ: {sizes}.")
     total = next(iter(sizes.values()))
-    if chunk_size is None or chunk_size >= total:
-        chunk_size = total
-    if chunk_size < 1:
-        raise ValueError(f"`chunk_size` must be >= 1; got {chunk_size}.")
+    chunk_size = check_chunk_size(chunk_size, total)
     options = tuple(sorted(options.items()))
     if method != "diffrax":
         ts_host = concrete(ts)  # before any jnp op (which traces under jit)
@@ -268,37 +262,30 @@ def simulate_batch(
         grid = fast.host_grid(
             settings, ts if ts_host is None else ts_host, stimulus, chunk_size
         )
-    n_chunks = math.ceil(total / chunk_size)
-    show = n_chunks > 1 if progress is None else progress
-
-    chunks = []
-    starts = range(0, total, chunk_size)
-    if show:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, total=n_chunks, desc="simulating", unit="chunk")
     ts = jnp.asarray(ts)
-    for start in starts:
-        parts = [_take(p, start, chunk_size, total) for p in (model_b, stim_b, y0_b)]
+    shared = {}
+
+    def one_chunk(parts):
         if method == "diffrax":
-            chunk = _simulate_chunk(
+            return _simulate_chunk(
                 parts[0], model_s, parts[1], stim_s, parts[2], y0_s, ts, options
             )
-        else:
-            chunk = _fast(parts, model_s, stim_s, y0_s, ts, settings, grid)
-        chunks.append(chunk)
-    # The vectorised methods share one time axis (T,): only the per-neuron fields
-    # are concatenated and unpadded.
-    shared_t = method != "diffrax"
-    per_neuron = [
-        eqx.tree_at(lambda c: c.t, c, jnp.zeros(1)) if shared_t else c for c in chunks
-    ]
-    if len(per_neuron) == 1:
-        out = per_neuron[0]
-    else:
-        out = jax.tree.map(lambda *xs: jnp.concatenate(xs), *per_neuron)
-    out = jax.tree.map(lambda x: x[:total], out)
-    return eqx.tree_at(lambda c: c.t, out, chunks[0].t) if shared_t else out
+        trace = _fast(parts, model_s, stim_s, y0_s, ts, settings, grid)
+        # The vectorised methods share one time axis (T,): it is kept aside, so
+        # that only the per-neuron fields are unpadded and concatenated.
+        shared.setdefault("t", trace.t)
+        return eqx.tree_at(lambda c: c.t, trace, jnp.zeros(chunk_size))
+
+    out = map_chunks(
+        one_chunk,
+        [model_b, stim_b, y0_b],
+        total=total,
+        chunk_size=chunk_size,
+        progress=progress,
+        desc="simulating",
+        unit="neuron",
+    )
+    return eqx.tree_at(lambda c: c.t, out, shared["t"]) if shared else out
 
 
 def fast_incompatible(options) -> list[str]:
@@ -330,9 +317,8 @@ def _settings(
             raise ValueError(f"`dt` must be a positive number of ms; got {dt!r}.")
     elif dt is not None:
         raise ValueError("`dt` applies to the fixed-step methods ('tsit5', 'rk4').")
-    tol = fast.DEFAULT_ADAPTIVE_TOL
-    rtol = tol if rtol is None else rtol
-    atol = tol if atol is None else atol
+    rtol = tolerances.BATCH_ADAPTIVE.rtol if rtol is None else rtol
+    atol = tolerances.BATCH_ADAPTIVE.atol if atol is None else atol
     if not (rtol > 0 and atol > 0):
         raise ValueError(f"`rtol` and `atol` must be > 0; got {rtol}, {atol}.")
     if not isinstance(max_steps, int) or max_steps < 1:

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from .initial_state import DEFAULT_Y0, InitialState
 from .model import PointNeuron, State, resting_state
 from .simulate import simulate
 from .spikes import spike_count, spike_times
@@ -38,7 +39,7 @@ def step_responses(
     start: float = 0.0,
     t_end: float | None = None,
     dt_save: float = 0.025,
-    y0: State | None = None,
+    y0: InitialState | None = DEFAULT_Y0["simulate"],
     **options,
 ):
     """Simulate one step of each amplitude (uA/cm^2), lasting `duration` ms from
@@ -60,7 +61,7 @@ def firing_rate(
     *,
     duration: float = 500.0,
     discard: float = 100.0,
-    y0: State | None = None,
+    y0: InitialState | None = DEFAULT_Y0["simulate"],
     **options,
 ) -> Float[Array, " A"]:
     """Steady firing rate (Hz) for each step amplitude (uA/cm^2): spikes counted
@@ -97,7 +98,7 @@ def rheobase(
     bracket: tuple[float, float] = (0.0, 20.0),
     tol: float = 1e-3,
     grid: int = 16,
-    y0: State | None = None,
+    y0: InitialState | None = DEFAULT_Y0["simulate"],
     **options,
 ) -> float:
     """Smallest amplitude (uA/cm^2) of a `duration` ms step from rest that evokes at
@@ -118,7 +119,7 @@ def repetitive_firing_onset(
     bracket: tuple[float, float] = (2.0, 20.0),
     tol: float = 1e-3,
     grid: int = 16,
-    y0: State | None = None,
+    y0: InitialState | None = DEFAULT_Y0["simulate"],
     **options,
 ) -> float:
     """Smallest step amplitude (uA/cm^2) from rest whose spikes go on past

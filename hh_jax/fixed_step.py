@@ -10,9 +10,9 @@ step (value and dV/dt).
 
 Accuracy: classical RK4 is fourth order in `dt`; the Tsitouras 5(4) pair
 (``method="tsit5"``) fifth order and far more accurate per evaluation here
-(docs/performance.md). Saved with each V is dV/dt, so that spike times can be
-interpolated with cubic Hermite polynomials (:func:`hh_jax.spike_times` with
-`dVdt`), accurate on a coarse grid.
+(docs/performance.md). Saved with each V is dV/dt (``Trace.dVdt``), so that
+spike times can be interpolated with cubic Hermite polynomials
+(:func:`hh_jax.spike_times` with `dVdt`), accurate on a coarse grid.
 """
 
 import math
@@ -24,7 +24,8 @@ import numpy as np
 from jaxtyping import ArrayLike, Float
 
 from ._checks import check_increasing, concrete
-from .model import PointNeuron, State, as_state
+from .initial_state import InitialState, resolve_y0
+from .model import PointNeuron
 from .solvers import _batch as fast
 from .stimulus import AbstractStimulus, as_stimulus
 from .trace import Trace
@@ -71,7 +72,7 @@ def simulate_fixed(
     ts: Float[ArrayLike, " T"],
     *,
     dt: float = 0.05,
-    y0: State | Float[ArrayLike, "... n"] | None = None,
+    y0: InitialState | None = "steady",
     gates: bool = False,
     checkpoint: bool = True,
     max_spikes: int = 0,
@@ -89,7 +90,9 @@ def simulate_fixed(
     - `ts`: save times (ms), concrete and increasing.
     - `dt`: largest step (ms). With RK4, 0.025 ms gives spike times within
       ~2e-4 ms of NEURON on its reference cases (f64).
-    - `y0`: initial state (default: steady state at -65 mV), shared or batched.
+    - `y0`: initial state, as for :func:`hh_jax.simulate` (``"steady"``, the
+      default, ``"rest"``: each neuron's own resting state, a State or an
+      array), shared or batched.
     - `gates`: also return the gates at the save times.
     - `checkpoint`: kept for compatibility; derivatives now come from the
       solver's own forward sensitivities / discrete adjoint
@@ -103,8 +106,10 @@ def simulate_fixed(
     - `method`: ``"rk4"`` (classical RK4) or ``"tsit5"`` (the Tsitouras 5(4) pair).
 
     **Returns:** a :class:`hh_jax.Trace` whose arrays have the batch axis first,
-    ``(N, T)`` (or ``(T,)`` unbatched), with ``currents["dVdt"]`` holding dV/dt
-    (mV/ms) at the save times. Status is NON_FINITE for members that blew up.
+    ``(N, T)`` (or ``(T,)`` unbatched), with ``trace.dVdt`` holding dV/dt
+    (mV/ms) at the save times (also as ``currents["dVdt"]``, its name in earlier
+    versions). Status is NON_FINITE for members that blew up (INVALID_INPUT for
+    a member without a resting state under ``y0="rest"``).
     """
     if not isinstance(model, PointNeuron):
         raise TypeError(
@@ -149,7 +154,7 @@ def simulate_fixed(
         dVdt=True,
     )
     grid = fast.host_grid(settings, ts_np, stimulus, 1)
-    state = as_state(model, y0)
+    state = resolve_y0(model, y0, throw=False)
     batch = jnp.broadcast_shapes(
         *(jnp.shape(x) for x in jax.tree.leaves((model, state)))
     )
@@ -169,5 +174,6 @@ def simulate_fixed(
         num_steps=shape(trace.num_steps),
         spikes=shape(trace.spikes),
         spike_count=shape(trace.spike_count),
+        dVdt=shape(trace.dVdt),
         method=trace.method,
     )

@@ -16,17 +16,19 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, ArrayLike, Float
 
+from . import tolerances
 from ._checks import check_increasing, concrete
-from .model import PointNeuron, State, as_state, steady_state
+from .initial_state import STEADY_V, InitialState, check_y0, resolve_y0
+from .model import PointNeuron, State, steady_state
 from .stimulus import AbstractStimulus, as_stimulus
 from .trace import Trace, status_from_flags
 
 # Chosen by measurement against the NEURON reference traces (docs/accuracy.md):
 # Tsit5 at rtol 1e-5, atol 1e-6 puts every reference spike within 1.7e-4 ms.
 DEFAULT_SOLVER: dfx.AbstractAdaptiveSolver = dfx.Tsit5()
-DEFAULT_RTOL = 1e-5
-DEFAULT_ATOL = 1e-6
-DEFAULT_MAX_STEPS = 100_000
+DEFAULT_RTOL = tolerances.DEFAULT.rtol
+DEFAULT_ATOL = tolerances.DEFAULT.atol
+DEFAULT_MAX_STEPS = tolerances.DEFAULT.max_steps
 
 
 def vector_field(
@@ -140,7 +142,7 @@ def simulate(
     stimulus: AbstractStimulus | float,
     ts: Float[ArrayLike, " T"] | Sequence[float],
     *,
-    y0: State | Float[ArrayLike, " n"] | Sequence[float] | None = None,
+    y0: InitialState | None = "steady",
     solver: dfx.AbstractAdaptiveSolver | None = None,
     rtol: float = DEFAULT_RTOL,
     atol: float = DEFAULT_ATOL,
@@ -160,10 +162,12 @@ def simulate(
       ``Step(10.0, 5.0, 105.0)`` or a number for a constant current.
     - `ts`: strictly increasing save times in ms; the simulation runs from
       ``ts[0]`` to ``ts[-1]``.
-    - `y0`: initial state. ``None`` is the steady state at -65 mV (as in the NEURON
-      reference traces); else a :class:`hh_jax.State` or an array
-      ``[V (mV), gate_1, gate_2, ...]`` in ``model.gate_names`` order
-      (``[V, m, h, n]`` for Hodgkin–Huxley).
+    - `y0`: initial state (:mod:`hh_jax.initial_state`): ``"steady"`` (default;
+      V = -65 mV, the other variables at their steady state there, as in the
+      NEURON reference traces; ``None`` means the same), ``"rest"`` (the model's
+      resting state, Newton's method, moving with the parameters), a
+      :class:`hh_jax.State` or an array ``[V (mV), gate_1, gate_2, ...]`` in
+      ``model.gate_names`` order (``[V, m, h, n]`` for Hodgkin–Huxley).
     - `solver`, `rtol`, `atol`: Diffrax solver and tolerances of its adaptive step
       control. The defaults were chosen by measurement (docs/accuracy.md).
     - `max_steps`: bound on solver steps; reaching it is reported in ``status``.
@@ -191,11 +195,16 @@ def simulate(
         )
     stimulus = as_stimulus(stimulus)
     ts = _as_times(ts)
-    if y0 is not None:
-        y0 = as_state(model, y0)
+    check_y0(y0)
+    if y0 is None or isinstance(y0, str):
+        # "steady" is None inside (one compilation for both); "rest" is solved
+        # inside the jit, where it sees the traced model.
+        y0 = None if y0 in (None, "steady") else y0
+    else:
+        y0 = resolve_y0(model, y0)
     if throw:
         model.check_values()
-        if y0 is not None:
+        if isinstance(y0, State):
             _check_initial_state(y0, model)
     if not isinstance(max_steps, int) or max_steps < 1:
         raise ValueError(f"`max_steps` must be a positive int; got {max_steps!r}.")
@@ -293,7 +302,7 @@ def _solve(
     model: PointNeuron,
     stimulus: AbstractStimulus,
     ts: Float[Array, " T"],
-    y0: State | None,
+    y0: State | str | None,
     *,
     solver,
     rtol,
@@ -306,7 +315,9 @@ def _solve(
     throw,
 ) -> Trace:
     dtype = ts.dtype
-    y0 = as_state(model, y0)  # None: rest at -65 mV, computed inside the jit
+    # None: the steady state at -65 mV; "rest": Newton's method, a member without
+    # a rest gets V = NaN and is reported INVALID_INPUT below.
+    y0 = resolve_y0(model, y0, throw=False)
     y0 = jax.tree.map(lambda x: jnp.asarray(x, dtype), y0)
     invalid = model.invalid_parameters() | _invalid_state(y0, model)
     if throw:
@@ -325,7 +336,7 @@ def _solve(
         y0 = jax.tree.map(
             lambda x, safe: jnp.where(invalid, safe, x),
             y0,
-            steady_state(model, jnp.asarray(-65.0, dtype)),
+            steady_state(model, jnp.asarray(STEADY_V, dtype)),
         )
 
     t0, t1 = ts[0], ts[-1]

@@ -32,7 +32,8 @@ _MESSAGES = {
     Status.NON_FINITE: "the solution became NaN or infinite",
     Status.INVALID_INPUT: (
         "invalid input: a parameter outside its physical range (negative "
-        "conductance, non-positive capacitance, NaN) or an initial gate outside [0, 1]"
+        "conductance, non-positive capacitance, NaN) or an initial gate outside "
+        "[0, 1] (or no resting state found for y0='rest')"
     ),
 }
 
@@ -55,6 +56,11 @@ class Trace(eqx.Module):
     - `spikes`, `spike_count`: spike times (ms, NaN-padded) and counts recorded
       during integration, when the integrator was asked to (``simulate_fixed``
       or ``simulate_batch`` with `max_spikes`); else None.
+    - `dVdt`: dV/dt (mV/ms) at the save times, where the integrator saves it
+      (``simulate_fixed``; ``simulate_batch`` with ``currents=True``), for spike
+      times by cubic Hermite interpolation (:func:`hh_jax.spike_times` with
+      ``dVdt=trace.dVdt``); else None. Also readable as ``currents["dVdt"]``
+      there, the name of earlier versions.
     - `method`: the integration method used, in words (``simulate_batch`` says
       which one ``method="auto"`` chose); None where not recorded.
     """
@@ -67,6 +73,7 @@ class Trace(eqx.Module):
     num_steps: Int[Array, "*batch"]
     spikes: Float[Array, "*batch S"] | None = None
     spike_count: Int[Array, "*batch"] | None = None
+    dVdt: Float[Array, "*batch T"] | None = None
     method: str | None = eqx.field(static=True, default=None)
 
     def __getattr__(self, name: str):

@@ -209,7 +209,7 @@ def test_rest_start_and_saved_traces(tmp_path):
         0.0,
         tmp_path / "rest",
         duration=10.0,
-        start="rest",
+        y0="rest",
         save_interval=2.5,
         save_spikes=True,
         progress=False,

@@ -6,7 +6,12 @@ import json
 import time
 from pathlib import Path
 
-from ._common import add_model_options, add_precision_options, squid_parameter_infos
+from ._common import (
+    add_dt_option,
+    add_model_options,
+    add_precision_options,
+    squid_parameter_infos,
+)
 
 # The squid giant axon of Hodgkin & Huxley (1952): 476 um, 35.4 ohm*cm, 18.5 degC.
 DEFAULTS = dict(length=1e5, diam=476.0, Ra=35.4, temperature=18.5)
@@ -79,13 +84,13 @@ def add_parser(sub) -> None:
     run.add_argument(
         "--duration", type=float, default=10.0, metavar="MS", help="simulated time, ms"
     )
-    run.add_argument(
-        "--dt",
-        type=float,
-        default=0.005,
-        metavar="MS",
-        help="time step, ms (Crank-Nicolson: velocity within 0.02 %% of the "
-        "converged value at 0.005 ms, 0.1 %% at 0.01 ms, 0.8 %% at 0.025 ms)",
+    add_dt_option(
+        run,
+        "--step-dt",
+        0.005,
+        "time step, ms, also the save interval (Crank-Nicolson: velocity within "
+        "0.02 %% of the converged value at 0.005 ms, 0.1 %% at 0.01 ms, 0.8 %% at "
+        "0.025 ms)",
     )
     run.add_argument(
         "--method",
@@ -132,11 +137,11 @@ def _check(args) -> None:
         ("diam", args.diam),
         ("Ra", args.Ra),
         ("duration", args.duration),
-        ("dt", args.dt),
+        ("step-dt", args.step_dt),
         ("stim-dur", args.stim_dur),
     ):
         if not value > 0:
-            unit = {"Ra": "ohm*cm", "duration": "ms", "dt": "ms", "stim-dur": "ms"}
+            unit = {"Ra": "ohm*cm", "duration": "ms", "step-dt": "ms", "stim-dur": "ms"}
             raise ValueError(
                 f"--{name} must be > 0 {unit.get(name, 'um')}; got {value}."
             )
@@ -204,10 +209,10 @@ def run(args) -> int:
     if amplitude is None:
         amplitude = _default_amplitude(cable, stim_node, args.stim_dur)
     injection = hc.Injection(Step(amplitude, 0.0, args.stim_dur), *stim_at)
-    ts = np.arange(0.0, args.duration + 0.5 * args.dt, args.dt)
+    ts = np.arange(0.0, args.duration + 0.5 * args.step_dt, args.step_dt)
     start = time.perf_counter()
     trace = hc.simulate_cable(
-        cable, injection, ts, dt=args.dt, method=args.method, throw=False
+        cable, injection, ts, dt=args.step_dt, method=args.method, throw=False
     )
     trace.V.block_until_ready()
     wall = time.perf_counter() - start
@@ -236,7 +241,7 @@ def run(args) -> int:
         "solver": {
             "method": args.method,
             "order": 2 if args.method == "crank_nicolson" else 1,
-            "dt_ms": args.dt,
+            "dt_ms": args.step_dt,
             "voltage": "implicit, tree (Hines) elimination, O(N) per step",
             "gates": "exponential (Rush-Larsen) from the model's state_rates"
             + (", staggered half a step" if args.method == "crank_nicolson" else ""),
@@ -270,7 +275,7 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "cable.json").write_text(json.dumps(result, indent=2) + "\n")
     print(
-        f"{cable.num_nodes} nodes, {trace.num_steps} steps of {args.dt:g} ms "
+        f"{cable.num_nodes} nodes, {trace.num_steps} steps of {args.step_dt:g} ms "
         f"({args.method}) in {wall:.2f} s"
     )
     _plot(layout, trace, stim_node, out / "cable.png", args, arrivals)

@@ -156,3 +156,65 @@ def stimulus_from_args(args: argparse.Namespace, default=None):
     for part in parts[1:]:
         total = total + part
     return total
+
+
+def add_dt_option(group, flag: str, default: float, help: str) -> None:
+    """A time option in ms, `flag` ``--save-dt`` (the interval of the saved trace;
+    an adaptive solver chooses its own steps) or ``--step-dt`` (a fixed
+    integration step), read as ``args.save_dt`` / ``args.step_dt``. ``--dt``, the
+    name of earlier versions, is still accepted with the same meaning."""
+    dest = flag.lstrip("-").replace("-", "_")
+    group.add_argument(
+        flag, dest=dest, type=float, default=default, metavar="MS", help=help
+    )
+    group.add_argument(
+        "--dt", dest=dest, type=float, default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+
+
+def add_y0_option(group, default: str) -> None:
+    """``--y0 steady|rest|V GATE...`` (hh_jax.initial_state)."""
+    group.add_argument(
+        "--y0",
+        nargs="+",
+        default=[default],
+        metavar="X",
+        help="initial state: 'steady' (V = -65 mV, the gates at their steady "
+        "state there), 'rest' (the model's resting state, moving with the "
+        "parameters), or V (mV) followed by each gate (m h n)",
+    )
+
+
+def y0_from_args(values: list[str]):
+    """The ``y0`` that ``--y0`` names: "steady", "rest" or an array."""
+    import jax.numpy as jnp
+
+    if len(values) == 1 and values[0] in ("steady", "rest"):
+        return values[0]
+    try:
+        return jnp.asarray([float(x) for x in values])
+    except ValueError:
+        raise ValueError(
+            f"--y0 must be 'steady', 'rest' or numbers V (mV) m h n; got "
+            f"{' '.join(values)}."
+        ) from None
+
+
+def add_tolerance_options(group, defaults) -> None:
+    """``--rtol``, ``--atol``, ``--max-steps`` with the defaults of the entry point
+    (an :class:`hh_jax.tolerances.Tolerances`)."""
+    group.add_argument(
+        "--rtol", type=float, default=defaults.rtol, help="relative tolerance"
+    )
+    group.add_argument(
+        "--atol",
+        type=float,
+        default=defaults.atol,
+        help="absolute tolerance (mV for V, 1 for gates)",
+    )
+    group.add_argument(
+        "--max-steps",
+        type=int,
+        default=defaults.max_steps,
+        help="most solver steps per simulation",
+    )

@@ -5,13 +5,18 @@ as tables (CSV, JSON) and figures (PNG) into one folder."""
 import argparse
 from pathlib import Path
 
+from ..tolerances import LOCAL_SENSITIVITY
 from ._common import (
+    add_dt_option,
     add_model_options,
     add_precision_options,
     add_stimulus_options,
+    add_tolerance_options,
+    add_y0_option,
     model_overrides,
     squid_parameter_infos,
     stimulus_from_args,
+    y0_from_args,
 )
 
 
@@ -93,19 +98,12 @@ def add_parser(sub) -> None:
     add_stimulus_options(parser)
     time = parser.add_argument_group("time and initial state")
     time.add_argument("--duration", type=float, default=50.0, help="simulated ms")
-    time.add_argument("--dt", type=float, default=0.05, help="save interval, ms")
-    time.add_argument(
-        "--y0",
-        nargs="+",
-        default=["rest"],
-        metavar="X",
-        help="initial state: 'rest' (the model's resting state, moving with the "
-        "parameters) or V (mV) and the gates m h n",
+    add_dt_option(
+        time, "--save-dt", 0.05, "save interval, ms (the solver's steps are adaptive)"
     )
+    add_y0_option(time, "rest")
     add_model_options(parser, squid_parameter_infos())
-    solver = parser.add_argument_group("solver")
-    solver.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance")
-    solver.add_argument("--atol", type=float, default=1e-8, help="absolute tolerance")
+    add_tolerance_options(parser.add_argument_group("solver"), LOCAL_SENSITIVITY)
     out = parser.add_argument_group("output")
     out.add_argument(
         "--out",
@@ -116,19 +114,6 @@ def add_parser(sub) -> None:
     )
     out.add_argument("--no-plot", action="store_true", help="skip the figures")
     add_precision_options(parser)
-
-
-def _initial_state(args):
-    import jax.numpy as jnp
-
-    if args.y0 == ["rest"]:
-        return "rest"
-    try:
-        return jnp.asarray([float(x) for x in args.y0])
-    except ValueError:
-        raise ValueError(
-            f"--y0 must be 'rest' or numbers V m h n; got {args.y0}."
-        ) from None
 
 
 def _power_of_two(n: int) -> int:
@@ -163,14 +148,14 @@ def run(args) -> int:
                 "pip install SALib"
             ) from None
     model = HodgkinHuxley().replace(**model_overrides(args))
-    if not args.duration > 0 or not args.dt > 0:
-        raise ValueError("--duration and --dt must be > 0 ms.")
+    if not args.duration > 0 or not args.save_dt > 0:
+        raise ValueError("--duration and --save-dt must be > 0 ms.")
     stimulus = stimulus_from_args(
         args, default=Step(10.0, 5.0, min(45.0, args.duration))
     )
-    ts = jnp.arange(0.0, args.duration + 0.5 * args.dt, args.dt)
-    y0 = _initial_state(args)
-    tol = dict(rtol=args.rtol, atol=args.atol)
+    ts = jnp.arange(0.0, args.duration + 0.5 * args.save_dt, args.save_dt)
+    y0 = y0_from_args(args.y0)
+    tol = dict(rtol=args.rtol, atol=args.atol, max_steps=args.max_steps)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     plots = not args.no_plot

@@ -3,13 +3,18 @@
 import argparse
 from pathlib import Path
 
+from ..tolerances import DEFAULT as TOLERANCES
 from ._common import (
+    add_dt_option,
     add_model_options,
     add_precision_options,
     add_stimulus_options,
+    add_tolerance_options,
+    add_y0_option,
     model_overrides,
     squid_parameter_infos,
     stimulus_from_args,
+    y0_from_args,
 )
 
 SEED_START = (-65.0, 0.05, 0.6, 0.32)  # V (mV), m, h, n of the seed experiment
@@ -31,21 +36,14 @@ def add_parser(sub) -> None:
         "(V, m, h, n) = (-65 mV, 0.05, 0.6, 0.32)",
     )
     add_stimulus_options(parser)
-    time = parser.add_argument_group("time")
+    time = parser.add_argument_group("time and initial state")
     time.add_argument("--duration", type=float, default=100.0, help="simulated ms")
-    time.add_argument("--dt", type=float, default=0.025, help="save interval, ms")
-    parser.add_argument(
-        "--y0",
-        nargs="+",
-        type=float,
-        metavar="X",
-        help="initial state V (mV) then each gate (m h n); default: rest at -65 mV",
+    add_dt_option(
+        time, "--save-dt", 0.025, "save interval, ms (the solver's steps are adaptive)"
     )
+    add_y0_option(time, "steady")
     add_model_options(parser, squid_parameter_infos())
-    solver = parser.add_argument_group("solver")
-    solver.add_argument("--rtol", type=float, default=None, help="relative tolerance")
-    solver.add_argument("--atol", type=float, default=None, help="absolute tolerance")
-    solver.add_argument("--max-steps", type=int, default=None)
+    add_tolerance_options(parser.add_argument_group("solver"), TOLERANCES)
     out = parser.add_argument_group("output")
     out.add_argument(
         "--out",
@@ -79,17 +77,11 @@ def run(args) -> int:
         stimulus, duration, y0 = Constant(10.0), 50.0, jnp.asarray(SEED_START)
     else:
         stimulus, duration = stimulus_from_args(args), args.duration
-        y0 = None if args.y0 is None else jnp.asarray(args.y0)
-    if not duration > 0 or not args.dt > 0:
-        raise ValueError("--duration and --dt must be > 0 ms.")
-    ts = jnp.arange(0.0, duration + 0.5 * args.dt, args.dt)
-    options = {
-        k: v
-        for k, v in dict(
-            rtol=args.rtol, atol=args.atol, max_steps=args.max_steps
-        ).items()
-        if v is not None
-    }
+        y0 = y0_from_args(args.y0)
+    if not duration > 0 or not args.save_dt > 0:
+        raise ValueError("--duration and --save-dt must be > 0 ms.")
+    ts = jnp.arange(0.0, duration + 0.5 * args.save_dt, args.save_dt)
+    options = dict(rtol=args.rtol, atol=args.atol, max_steps=args.max_steps)
     trace = simulate(model, stimulus, ts, y0=y0, currents=True, **options)
     trace.raise_if_failed()
 

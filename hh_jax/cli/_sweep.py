@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ._common import (
+    add_dt_option,
     add_precision_options,
     add_stimulus_options,
     model_overrides,
@@ -70,13 +71,21 @@ def add_parser(sub) -> None:
     add_stimulus_options(parser)
     sim = parser.add_argument_group("simulation and features")
     sim.add_argument("--duration", type=float, required=True, help="simulated ms")
-    sim.add_argument("--dt", type=float, default=0.05, help="RK4 step, ms")
+    add_dt_option(sim, "--step-dt", 0.05, "RK4 step, ms")
     sim.add_argument(
-        "--start",
+        "--y0",
         choices=("steady", "rest"),
         default="steady",
         help="initial state: steady: V = -65 mV, gates at steady state; rest: each "
         "neuron's own resting state",
+    )
+    # --start: the name of earlier versions, still accepted.
+    sim.add_argument(
+        "--start",
+        dest="y0",
+        choices=("steady", "rest"),
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
     )
     sim.add_argument("--threshold", type=float, default=0.0, help="spike level, mV")
     sim.add_argument(
@@ -243,12 +252,12 @@ def run(args) -> int:
             stimulus,
             args.out,
             duration=args.duration,
-            dt=args.dt,
+            dt=args.step_dt,
             chunk_size=args.chunk_size,
             max_spikes=args.max_spikes,
             threshold=args.threshold,
             window=None if args.window is None else tuple(args.window),
-            start=args.start,
+            y0=args.y0,
             save_spikes=args.save_spikes,
             save_interval=args.save_v,
             progress=False if args.no_progress else None,

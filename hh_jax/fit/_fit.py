@@ -10,6 +10,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import tolerances
+from ..initial_state import (
+    DEFAULT_Y0,
+    NAMES,
+    InitialState,
+    check_y0,
+    renamed_y0,
+    resolve_y0,
+)
 from ..io import Recording, Sweep
 from ..model import PointNeuron
 from ._data import FitData, fit_data
@@ -59,16 +68,17 @@ def fit(
     learning_rate: float = 0.05,
     init: str | dict[str, float] = "regression",
     area: float | None = None,
-    initial: str = "rest",
+    y0: InitialState | str = DEFAULT_Y0["analysis"],
     seed: int = 0,
     progress: bool = True,
     checkpoint: str | Path | None = None,
     resume: bool = False,
-    rtol: float = 1e-6,
-    atol: float = 1e-6,
+    rtol: float = tolerances.FIT.rtol,
+    atol: float = tolerances.FIT.atol,
     patience: int = 10,
     tol: float = 1e-6,
     max_steps: int | None = None,
+    initial: str | None = None,
 ) -> FitResult:
     """Fit the `free` parameters of `model` to recorded sweeps.
 
@@ -95,8 +105,11 @@ def fit(
     - `steps`, `learning_rate`, `patience`, `tol`: iterations, Adam's step size,
       early stopping (relative improvement below `tol` over `patience` steps).
     - `area`: membrane area (um^2) of whole-cell data when not fitted.
-    - `initial`: ``"rest"`` (the model's resting state under each sweep's initial
-      current) or ``"data"`` (the first recorded voltage, gates at steady state).
+    - `y0`: initial state of every sweep: ``"rest"`` (default: the model's
+      resting state under each sweep's initial current, its holding current),
+      ``"steady"`` (V = -65 mV, gates at steady state), ``"data"`` (the first
+      recorded voltage, gates at steady state there), or a State / array
+      ``[V (mV), gates...]`` shared by the sweeps.
     - `checkpoint`, `resume`: write the optimiser state to this ``.npz`` every few
       steps; with `resume`, continue from it.
     - `rtol`, `atol`: solver tolerances during the fit; `max_steps`: the
@@ -111,6 +124,8 @@ def fit(
     **Returns:** a :class:`FitResult`.
     """
     wall_start = time.perf_counter()
+    y0 = renamed_y0("initial", initial, y0, DEFAULT_Y0["analysis"])
+    check_y0(y0, allowed=(*NAMES, "data"))
     data = _as_data(data)
     names = free.names if isinstance(free, ParameterSpace) else tuple(free)
     if data.whole_cell and AREA not in names and area is None:
@@ -139,7 +154,8 @@ def fit(
         data=data,
         losses=losses,
         area_um2=area,
-        initial=initial,
+        initial=y0 if isinstance(y0, str) else "state",
+        y0_state=None if isinstance(y0, str) else resolve_y0(model, y0),
         rtol=rtol,
         atol=atol,
         max_steps=max_steps,

@@ -15,7 +15,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
-from ..model import PointNeuron, steady_state
+from .. import tolerances
+from ..initial_state import DEFAULT_Y0, STEADY_V
+from ..model import PointNeuron, State, steady_state
 from ..simulate import simulate
 from ._data import FitData
 from ._losses import AbstractLoss, SimulatedSweeps
@@ -33,11 +35,14 @@ class Objective(eqx.Module):
     - `losses`: the loss terms.
     - `area_um2`: membrane area (um^2) of a whole-cell recording when it is not
       fitted; None otherwise.
-    - `initial`: ``"rest"`` (default) starts each sweep at the model's resting
-      state under the sweep's initial current; ``"data"`` at its first recorded
-      voltage (mean of the first 1 ms) with the gates at steady state. With noisy
-      data the latter's start error can shift a near-threshold spike by
-      milliseconds, so it suits only recordings that do not begin at rest.
+    - `initial`: the `y0` of :func:`hh_jax.fit.fit`: ``"rest"`` (default) starts
+      each sweep at the model's resting state under the sweep's initial current;
+      ``"steady"`` at -65 mV with the gates at steady state; ``"data"`` at its
+      first recorded voltage (mean of the first 1 ms) with the gates at steady
+      state. With noisy data the latter's start error can shift a near-threshold
+      spike by milliseconds, so it suits only recordings that do not begin at
+      rest. ``"state"``: `y0_state`, shared by every sweep.
+    - `rtol`, `atol`, `max_steps`: defaults :data:`hh_jax.tolerances.FIT`.
     """
 
     template: PointNeuron
@@ -45,11 +50,13 @@ class Objective(eqx.Module):
     data: FitData
     losses: tuple[AbstractLoss, ...]
     area_um2: float | None = eqx.field(static=True, default=None)
-    initial: str = eqx.field(static=True, default="rest")
-    rtol: float = eqx.field(static=True, default=1e-6)
-    atol: float = eqx.field(static=True, default=1e-6)
-    max_steps: int = eqx.field(static=True, default=20_000)  # fit() scales it
+    initial: str = eqx.field(static=True, default=DEFAULT_Y0["analysis"])
+    rtol: float = eqx.field(static=True, default=tolerances.FIT.rtol)
+    atol: float = eqx.field(static=True, default=tolerances.FIT.atol)
+    # fit() scales it with the sweeps' duration
+    max_steps: int = eqx.field(static=True, default=tolerances.FIT.max_steps)
     adjoint: str = eqx.field(static=True, default="forward")
+    y0_state: State | None = None
 
     def model_and_area(self, u: Float[Array, " P"]):
         values = self.space.values(u)
@@ -57,6 +64,14 @@ class Objective(eqx.Module):
         return self.template.replace(**values), area
 
     def _initial_states(self, model, stimulus):
+        sweeps = self.data.t.shape[0]
+        if self.initial == "steady":
+            return steady_state(model, jnp.full((sweeps,), STEADY_V, self.data.V.dtype))
+        if self.initial == "state":
+            return jax.tree.map(
+                lambda x: jnp.broadcast_to(x, (sweeps,)).astype(self.data.V.dtype),
+                self.y0_state,
+            )
         if self.initial == "rest":
             from ..model import resting_state
 

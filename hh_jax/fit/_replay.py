@@ -13,13 +13,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import tolerances
 from ..io import Recording, Sweep
 from ..model import PointNeuron, resting_state
 from ..simulate import simulate
 from ..trace import Status
 
 STEPS_PER_MS = 40  # solver steps budgeted per ms of sweep (spiking cells need ~10)
-MIN_STEPS = 20_000
+MIN_STEPS = tolerances.FIT.max_steps
 
 
 def max_steps_for(duration_ms: float) -> int:
@@ -52,8 +53,8 @@ def replay_each(
     *,
     area_um2: float | None = None,
     V_guess: float = -65.0,
-    rtol: float = 1e-6,
-    atol: float = 1e-6,
+    rtol: float = tolerances.FIT.rtol,
+    atol: float = tolerances.FIT.atol,
     max_steps: int | None = None,
 ) -> tuple[list[np.ndarray | None], dict[int, str]]:
     """The model's V (mV) at every sample of each sweep, or None for a sweep
@@ -110,8 +111,8 @@ def replay(
     *,
     area_um2: float | None = None,
     V_guess: float = -65.0,
-    rtol: float = 1e-6,
-    atol: float = 1e-6,
+    rtol: float = tolerances.FIT.rtol,
+    atol: float = tolerances.FIT.atol,
     max_steps: int | None = None,
 ) -> list[np.ndarray]:
     """The model's V (mV) at every sample of each sweep.

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from jaxtyping import ArrayLike, Float
 
-from ..model import PointNeuron, State
+from ..initial_state import DEFAULT_Y0, InitialState
+from ..model import PointNeuron
 from ..stimulus import AbstractStimulus
 from ._fisher import FisherInformation, check_sigma, fisher_information
 from ._problem import ATOL, MAX_STEPS, RTOL
@@ -83,7 +84,7 @@ def compare_protocols(
     wrt: Sequence[str] = ("g_Na", "g_K", "g_L"),
     sigma: float = 1.0,
     criterion: str = "D",
-    y0: State | str | None = "rest",
+    y0: InitialState = DEFAULT_Y0["analysis"],
     rtol: float = RTOL,
     atol: float = ATOL,
     max_steps: int = MAX_STEPS,

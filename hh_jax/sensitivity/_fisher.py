@@ -22,7 +22,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ..model import PointNeuron, State, as_state, resting_state
+from ..initial_state import DEFAULT_Y0, InitialState, check_y0, is_named, resolve_y0
+from ..model import PointNeuron, State
 from ..simulate import simulate
 from ..stimulus import AbstractStimulus, as_stimulus
 from ..trace import Status
@@ -52,7 +53,7 @@ class Protocol(eqx.Module):
     def traces(self, theta: Float[Array, " P"]) -> tuple[Array, Array]:
         """(V (S, T) in mV, status (S,)) of every sweep, groups in order."""
         model = self.selection.apply(self.model, None, theta)[0]
-        y0 = resting_state(model) if self.from_rest else self.y0
+        y0 = resolve_y0(model, "rest") if self.from_rest else self.y0
 
         def one(stimulus):
             trace = simulate(
@@ -86,7 +87,7 @@ def make_protocol(
     ts: Float[ArrayLike, " T"],
     wrt: Sequence[str],
     *,
-    y0: State | str | None = "rest",
+    y0: InitialState = DEFAULT_Y0["analysis"],
     rtol: float = RTOL,
     atol: float = ATOL,
     max_steps: int = MAX_STEPS,
@@ -106,15 +107,14 @@ def make_protocol(
     )
     order = [k for idx in groups.values() for k in idx]
     ts = jnp.asarray(ts, dtype=jnp.result_type(float))
-    from_rest = isinstance(y0, str)
-    if from_rest and y0 != "rest":
-        raise ValueError(f"`y0` must be 'rest', None or a state; got {y0!r}.")
+    check_y0(y0)
+    from_rest = is_named(y0, "rest")
     protocol = Protocol(
         model=model,
         selection=select(model, None, wrt),
         groups=stacked,
         ts=ts,
-        y0=None if (from_rest or y0 is None) else as_state(model, y0),
+        y0=None if (y0 is None or isinstance(y0, str)) else resolve_y0(model, y0),
         from_rest=from_rest,
         rtol=float(rtol),
         atol=float(atol),
@@ -315,7 +315,7 @@ def fisher_information(
     *,
     wrt: Sequence[str] = ("g_Na", "g_K", "g_L"),
     sigma: float = 1.0,
-    y0: State | str | None = "rest",
+    y0: InitialState = DEFAULT_Y0["analysis"],
     rtol: float = RTOL,
     atol: float = ATOL,
     max_steps: int = MAX_STEPS,

@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 import equinox as eqx
 from jaxtyping import Array, ArrayLike, Float
 
+from .. import tolerances
+from ..initial_state import DEFAULT_Y0
 from ..model import PointNeuron
 from ..stimulus import AbstractStimulus
 from ..trace import Trace
@@ -43,14 +45,14 @@ def global_sensitivity(
     chunk_size: int = 256,
     seed: int = 0,
     progress: bool | None = None,
-    y0: InitialState = "rest",
+    y0: InitialState = DEFAULT_Y0["analysis"],
     loss: Callable[[Trace], Array] | None = None,
     window: tuple[float, float] | None = None,
     threshold: float = THRESHOLD,
     sharpness: float = SHARPNESS,
-    rtol: float = 1e-6,
-    atol: float = 1e-6,
-    max_steps: int = 20_000,
+    rtol: float = tolerances.GLOBAL_SENSITIVITY.rtol,
+    atol: float = tolerances.GLOBAL_SENSITIVITY.atol,
+    max_steps: int = tolerances.GLOBAL_SENSITIVITY.max_steps,
     num_resamples: int = 100,
     conf_level: float = 0.95,
 ) -> GlobalSensitivity:

@@ -12,7 +12,8 @@ import optimistix as optx
 from jaxtyping import Array, Float
 
 from .. import excitability
-from ..model import PointNeuron, State, resting_state
+from ..initial_state import resolve_y0
+from ..model import PointNeuron, State
 from ..simulate import simulate
 from ..stimulus import Step
 from ._params import ParameterSelection
@@ -37,7 +38,7 @@ class StepPeak(eqx.Module):
 
     def __call__(self, I, theta):
         model = self.selection.apply(self.model, None, theta)[0]
-        y0 = resting_state(model) if self.from_rest else self.y0
+        y0 = resolve_y0(model, "rest") if self.from_rest else self.y0
         trace = simulate(
             model,
             Step(I, self.start, self.stop),

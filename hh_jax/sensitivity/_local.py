@@ -11,6 +11,7 @@ import jax
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from ..initial_state import DEFAULT_Y0
 from ..model import PointNeuron
 from ..stimulus import AbstractStimulus
 from ..trace import Status, Trace
@@ -168,7 +169,7 @@ def local_sensitivity(
     outputs: Sequence[str] = ("spike_count", "latency"),
     wrt: Sequence[str] = ("g_Na", "g_K", "g_L"),
     mode: str = "auto",
-    y0: InitialState = "rest",
+    y0: InitialState = DEFAULT_Y0["analysis"],
     loss: Callable[[Trace], Array] | None = None,
     window: tuple[float, float] | None = None,
     threshold: float = THRESHOLD,

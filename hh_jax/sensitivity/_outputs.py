@@ -16,7 +16,8 @@ import numpy as np
 from jaxtyping import Array
 
 from ..features import AP_amplitude, soft_spike_count, soft_time_to_first_spike
-from ..model import PointNeuron, resting_state
+from ..initial_state import resolve_y0
+from ..model import PointNeuron
 from ..stimulus import (
     AbstractStimulus,
     Constant,
@@ -132,7 +133,7 @@ def stimulus_window(stimulus: AbstractStimulus, t0: float, t1: float):
 def rest_of(model: PointNeuron, batched: bool):
     """The model's resting state; under ``vmap`` (`batched`) a member whose Newton
     solve fails gets NaN instead of stopping the batch."""
-    return resting_state(model, throw=False) if batched else resting_state(model)
+    return resolve_y0(model, "rest", throw=not batched)
 
 
 class Outputs(eqx.Module):

@@ -10,8 +10,11 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Int
 
+from .. import tolerances
 from .._checks import check_increasing
-from ..model import PointNeuron, State, as_state
+from ..initial_state import DEFAULT_Y0, check_y0, is_named, resolve_y0
+from ..initial_state import InitialState as _Named
+from ..model import PointNeuron, State
 from ..simulate import simulate
 from ..stimulus import AbstractStimulus, as_stimulus
 from ..trace import Status, Trace
@@ -19,13 +22,13 @@ from ._outputs import SHARPNESS, THRESHOLD, Outputs, check_output_names, rest_of
 from ._outputs import stimulus_window as _stimulus_window
 from ._params import ParameterSelection, select
 
-# Tighter than simulate's defaults: derivatives of adaptive solutions match finite
-# differences only when the solution itself is accurate.
-RTOL = 1e-8
-ATOL = 1e-8
-MAX_STEPS = 100_000
+# Tighter than simulate's defaults (hh_jax.tolerances): derivatives of adaptive
+# solutions match finite differences only when the solution itself is accurate.
+RTOL = tolerances.LOCAL_SENSITIVITY.rtol
+ATOL = tolerances.LOCAL_SENSITIVITY.atol
+MAX_STEPS = tolerances.LOCAL_SENSITIVITY.max_steps
 
-InitialState = State | Float[ArrayLike, " n"] | Sequence[float] | str | None
+InitialState = _Named | None
 Adjoint = str | dfx.AbstractAdjoint  # as for hh_jax.simulate
 
 
@@ -91,7 +94,7 @@ def make_problem(
     *,
     outputs: Sequence[str],
     wrt: Sequence[str],
-    y0: InitialState = "rest",
+    y0: InitialState = DEFAULT_Y0["analysis"],
     loss: Callable[[Trace], Array] | None = None,
     window: tuple[float, float] | None = None,
     threshold: float = THRESHOLD,
@@ -129,10 +132,10 @@ def make_problem(
         raise ValueError(f"`window` must have end > start (ms); got {window}.")
     if not (rtol > 0 and atol > 0):
         raise ValueError(f"`rtol` and `atol` must be > 0; got {rtol}, {atol}.")
-    from_rest = isinstance(y0, str)
-    if from_rest and y0 != "rest":
-        raise ValueError(f"`y0` must be 'rest', None, a State or an array; got {y0!r}.")
-    state = None if (from_rest or y0 is None) else as_state(model, y0)
+    check_y0(y0)
+    from_rest = is_named(y0, "rest")
+    # None (simulate's "steady") or a fixed state; "rest" is solved per theta.
+    state = None if (y0 is None or isinstance(y0, str)) else resolve_y0(model, y0)
     return Problem(
         model=model,
         stimulus=stimulus,

@@ -3,7 +3,8 @@
 sensitivity measures (DGSM) from exact gradients at the same samples.
 
 The function is evaluated in chunks of samples, one compiled ``vmap`` per chunk
-(the last chunk padded so nothing recompiles), with a progress bar. A sample
+(:func:`hh_jax.batching.map_chunks`: the last chunk padded so nothing
+recompiles), with a progress bar. A sample
 whose output is not finite (or whose status is not 0) is flagged and left out of
 that output's estimators: for Sobol indices its whole Saltelli group (the
 ``P + 2`` rows that share a base point) is dropped, since the estimators pair them.
@@ -18,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..batching import map_chunks
 from ._result import GlobalSensitivity
 
 # An output whose standard deviation over the samples is below this fraction of
@@ -113,27 +115,19 @@ def evaluate_samples(
     desc: str = "samples",
 ):
     """Outputs (dict of (B,)), statuses (B,) and, with `gradients`, gradients
-    (dict of (B, P)) of `function` at the rows of `X`, in padded chunks."""
-    B = X.shape[0]
-    if chunk_size < 1:
-        raise ValueError(f"`chunk_size` must be >= 1; got {chunk_size}.")
-    size = min(chunk_size, B)
-    starts = range(0, B, size)
-    show = len(starts) > 1 if progress is None else progress
-    if show:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc=desc, unit="chunk")
-    parts = []
+    (dict of (B, P)) of `function` at the rows of `X`, in padded chunks
+    (:func:`hh_jax.batching.map_chunks`), as NumPy arrays."""
     dtype = jnp.result_type(float)
-    for s in starts:
-        idx = np.minimum(np.arange(s, s + size), B - 1)
-        out, status, grads = _evaluate_chunk(
-            function, jnp.asarray(X[idx], dtype), gradients
-        )
-        parts.append(jax.tree.map(np.asarray, (out, status, grads)))
-    out, status, grads = jax.tree.map(lambda *xs: np.concatenate(xs)[:B], *parts)
-    return out, status, grads
+    return map_chunks(
+        lambda x: _evaluate_chunk(function, jnp.asarray(x, dtype), gradients),
+        np.asarray(X),
+        total=X.shape[0],
+        chunk_size=chunk_size,
+        progress=progress,
+        desc=desc,
+        unit="sample",
+        to_host=True,
+    )
 
 
 def analyse(

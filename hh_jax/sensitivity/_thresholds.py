@@ -30,8 +30,9 @@ from collections.abc import Sequence
 import jax.numpy as jnp
 import numpy as np
 
-from .. import excitability
-from ..model import PointNeuron, State, resting_state
+from .. import excitability, tolerances
+from ..initial_state import DEFAULT_Y0, InitialState, check_y0, is_named, resolve_y0
+from ..model import PointNeuron
 from ..simulate import DEFAULT_MAX_STEPS
 from ._implicit import (
     RestGrowth,
@@ -156,8 +157,9 @@ def _step_threshold(
 ):
     began = time.perf_counter()
     selection = select(model, None, wrt)
-    from_rest = isinstance(y0, str) and y0 == "rest"
-    state = resting_state(model) if from_rest else y0
+    check_y0(y0)
+    from_rest = is_named(y0, "rest")
+    state = resolve_y0(model, y0) if isinstance(y0, str) else y0
     options = dict(rtol=rtol, atol=atol)
     if max_steps != DEFAULT_MAX_STEPS:  # else the seed shares simulate's compilation
         options["max_steps"] = max_steps
@@ -211,12 +213,12 @@ def rheobase_sensitivity(
     duration: float = 100.0,
     dt_save: float = 0.025,
     bracket: tuple[float, float] = (0.0, 20.0),
-    y0: State | str | None = "rest",
+    y0: InitialState = DEFAULT_Y0["analysis"],
     seed_tol: float = 1e-3,
     level_tol: float = 1e-3,
-    rtol: float = 1e-10,
-    atol: float = 1e-10,
-    max_steps: int = DEFAULT_MAX_STEPS,
+    rtol: float = tolerances.THRESHOLD_SENSITIVITY.rtol,
+    atol: float = tolerances.THRESHOLD_SENSITIVITY.atol,
+    max_steps: int = tolerances.THRESHOLD_SENSITIVITY.max_steps,
     max_iterations: int = 256,
 ) -> ThresholdSensitivity:
     """The rheobase (uA/cm^2) of a `duration` ms step from rest and its derivative
@@ -273,12 +275,12 @@ def onset_sensitivity(
     sustained_after: float = 400.0,
     dt_save: float = 0.025,
     bracket: tuple[float, float] = (2.0, 20.0),
-    y0: State | str | None = "rest",
+    y0: InitialState = DEFAULT_Y0["analysis"],
     seed_tol: float = 1e-3,
     level_tol: float = 1e-3,
-    rtol: float = 1e-10,
-    atol: float = 1e-10,
-    max_steps: int = 200_000,
+    rtol: float = tolerances.THRESHOLD_SENSITIVITY.rtol,
+    atol: float = tolerances.THRESHOLD_SENSITIVITY.atol,
+    max_steps: int = tolerances.ONSET_SENSITIVITY.max_steps,
     max_iterations: int = 256,
 ) -> ThresholdSensitivity:
     """The onset current of sustained repetitive firing (uA/cm^2) and its

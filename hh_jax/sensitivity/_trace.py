@@ -10,6 +10,7 @@ import jax
 import numpy as np
 from jaxtyping import ArrayLike, Float
 
+from ..initial_state import DEFAULT_Y0
 from ..model import PointNeuron
 from ..stimulus import AbstractStimulus
 from ..trace import Status
@@ -65,7 +66,7 @@ def trace_sensitivity(
     ts: Float[ArrayLike, " T"] | Sequence[float],
     *,
     wrt: Sequence[str] = ("g_Na", "g_K", "g_L"),
-    y0: InitialState = "rest",
+    y0: InitialState = DEFAULT_Y0["analysis"],
     rtol: float = RTOL,
     atol: float = ATOL,
     max_steps: int = MAX_STEPS,

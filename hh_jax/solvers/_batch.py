@@ -65,7 +65,7 @@ class Settings:
     # an outer jit/grad), else report them (``only`` = the flagged ones for a
     # second call, None = all) and let the caller re-integrate them.
     fallback_in_graph: bool = True
-    dVdt: bool = False  # save dV/dt (mV/ms) in currents["dVdt"] (implied by currents)
+    dVdt: bool = False  # save dV/dt (mV/ms) as Trace.dVdt (implied by currents)
 
 
 def method_name(settings: Settings, grid) -> str:
@@ -317,6 +317,7 @@ def solve(
         num_steps=steps,
         spikes=None if spikes is None else jnp.where(invalid[:, None], jnp.nan, spikes),
         spike_count=count,
+        dVdt=nan(dVdt) if (settings.dVdt or settings.currents) else None,
         method=method_name(settings, grid),
     )
     return trace, flagged

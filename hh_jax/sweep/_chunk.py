@@ -2,19 +2,20 @@
 with the fixed-step RK4 path, reduced to per-neuron features.
 
 Every chunk has the same padded length, so one compilation serves all of them;
-the padding repeats the last real parameter set and is dropped afterwards.
+the padding repeats the last real parameter set (:func:`hh_jax.batching.map_chunks`
+cuts, pads and unpads) and is dropped afterwards.
 """
 
 import dataclasses
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from ..batching import padded_length as _padded
 from ..fixed_step import simulate_fixed
-from ..model import PointNeuron, resting_state
+from ..model import PointNeuron
 from ..stimulus import AbstractStimulus
 from ._features import spike_features
 
@@ -40,7 +41,7 @@ class ChunkSettings:
     max_spikes: int
     threshold: float
     window: tuple[float, float]
-    start: str  # "steady" (gates at steady state, V = -65 mV) or "rest"
+    y0: str | tuple[float, ...]  # "steady", "rest" or [V, gates...] (initial_state)
     save_spikes: bool
     save_interval: float | None
 
@@ -56,18 +57,9 @@ class ChunkSettings:
         return ts
 
 
-@eqx.filter_jit
-def _rest(batched, shared):
-    def one(b):
-        return resting_state(eqx.combine(b, shared), throw=False)
-
-    return eqx.filter_vmap(one)(batched)
-
-
 def padded_length(n: int, mesh: Mesh) -> int:
     """`n` rounded up to a multiple of the mesh size."""
-    d = mesh.size
-    return -(-n // d) * d
+    return _padded(n, mesh.size)
 
 
 def dispatch_chunk(
@@ -76,26 +68,19 @@ def dispatch_chunk(
     stimulus: AbstractStimulus,
     settings: ChunkSettings,
     mesh: Mesh,
-    length: int,
 ) -> dict[str, jax.Array]:
-    """Start simulating the parameter sets `values` (each ``(n,)``, ``n <= length``)
-    padded to `length` neurons and sharded over `mesh`. Returns device arrays
-    (features, and spikes / V when asked) of leading length `length`, without
-    waiting for them (JAX dispatches asynchronously)."""
-    n = len(next(iter(values.values())))
+    """Start simulating the parameter sets `values` (each ``(length,)``, padded,
+    `length` a multiple of the mesh size) sharded over `mesh`. Returns device
+    arrays (features, and spikes / V when asked) of leading length `length`,
+    without waiting for them (JAX dispatches asynchronously)."""
     dtype = jnp.result_type(float)
     sharding = NamedSharding(mesh, PartitionSpec(AXIS))
-    sharded = {}
-    for name, v in values.items():
-        host = np.pad(np.asarray(v), (0, length - n), mode="edge").astype(dtype)
-        sharded[name] = jax.device_put(host, sharding)
+    sharded = {
+        name: jax.device_put(np.asarray(v).astype(dtype), sharding)
+        for name, v in values.items()
+    }
     batch_model = model.replace(**sharded)
-    y0 = None
-    if settings.start == "rest":
-        batched, shared = eqx.partition(
-            batch_model, lambda x: eqx.is_array(x) and x.ndim >= 1
-        )
-        y0 = _rest(batched, shared)
+    y0 = settings.y0 if isinstance(settings.y0, str) else np.asarray(settings.y0)
     trace = simulate_fixed(
         batch_model,
         stimulus,
@@ -122,8 +107,3 @@ def dispatch_chunk(
     if settings.save_interval is not None:
         out["V"] = trace.V
     return out
-
-
-def collect_chunk(arrays: dict[str, jax.Array], n: int) -> dict[str, np.ndarray]:
-    """Wait for a dispatched chunk and bring its first `n` rows to the host."""
-    return {k: np.asarray(v)[:n] for k, v in arrays.items()}

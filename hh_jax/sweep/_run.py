@@ -9,21 +9,15 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from ..model import PointNeuron
+from ..batching import check_chunk_size, map_chunks
+from ..initial_state import DEFAULT_Y0, InitialState, check_y0, renamed_y0
+from ..model import PointNeuron, State
 from ..stimulus import AbstractStimulus, as_stimulus
 from . import _storage as storage
-from ._chunk import (
-    ChunkSettings,
-    collect_chunk,
-    dispatch_chunk,
-    neuron_mesh,
-    padded_length,
-)
+from ._chunk import ChunkSettings, dispatch_chunk, neuron_mesh, padded_length
 from ._features import FEATURE_UNITS, stimulus_window
 from ._results import SweepResults, open_sweep, summarise
 from ._space import AbstractSpace, ParameterTable
-
-_STARTS = ("steady", "rest")
 
 
 def _versions() -> dict:
@@ -52,12 +46,30 @@ def _check_model(model) -> None:
         )
 
 
-def _settings(stimulus, duration, dt, max_spikes, threshold, window, start, **save):
+def _sweep_y0(model, y0):
+    """`y0` as stored in the settings and manifest: "steady", "rest" or the
+    numbers [V (mV), gates...] of a state shared by every neuron."""
+    check_y0(y0)
+    if y0 is None:
+        return "steady"
+    if isinstance(y0, str):
+        return y0
+    if isinstance(y0, State):
+        y0 = y0.to_array(model.gate_names)
+    y0 = np.asarray(y0, dtype=float)
+    if y0.shape != (1 + len(model.gate_names),):
+        raise ValueError(
+            f"`y0` as numbers must be one state [V (mV), {', '.join(model.gate_names)}]"
+            f" shared by the sweep; got shape {y0.shape}."
+        )
+    model.check_state(State.from_array(y0, model.gate_names))
+    return tuple(float(x) for x in y0)
+
+
+def _settings(stimulus, duration, dt, max_spikes, threshold, window, y0, **save):
     for name, value in (("duration", duration), ("dt", dt)):
         if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
             raise ValueError(f"`{name}` must be a positive number (ms); got {value!r}.")
-    if start not in _STARTS:
-        raise ValueError(f"`start` must be one of {_STARTS}; got {start!r}.")
     if max_spikes is None:  # room for 500 Hz over the whole run
         max_spikes = max(8, math.ceil(duration / 2.0))
     if not isinstance(max_spikes, int) or max_spikes < 1:
@@ -79,7 +91,7 @@ def _settings(stimulus, duration, dt, max_spikes, threshold, window, start, **sa
         max_spikes=max_spikes,
         threshold=float(threshold),
         window=(onset, offset),
-        start=start,
+        y0=y0,
         save_spikes=bool(save["save_spikes"]),
         save_interval=None if interval is None else float(interval),
     )
@@ -108,7 +120,9 @@ def _manifest(model, space, stimulus, settings, chunk_size, num_chunks) -> dict:
             "threshold_mV": settings.threshold,
             "max_spikes": settings.max_spikes,
             "window_ms": list(settings.window),
-            "start": settings.start,
+            # "start": the name of y0 in earlier versions, kept so that their
+            # sweep directories resume.
+            "start": settings.y0 if isinstance(settings.y0, str) else list(settings.y0),
             "save_spikes": settings.save_spikes,
             "save_interval_ms": settings.save_interval,
             "chunk_size": chunk_size,
@@ -128,17 +142,6 @@ def _write_table(directory: Path, space: ParameterTable, tag: str) -> None:
         path = folder / f"{name}.npy"
         if not path.exists():
             storage.write_npy(path, np.asarray(column), tag)
-
-
-def _progress(show, total, process_id, num_processes):
-    if not show:
-        return None
-    from tqdm.auto import tqdm
-
-    desc = "sweep" if num_processes == 1 else f"sweep {process_id}/{num_processes}"
-    return tqdm(
-        total=total, desc=desc, unit="neuron", unit_scale=total >= 10**4, smoothing=0.1
-    )
 
 
 def _wait_for(results: SweepResults, timeout: float | None, poll: float) -> bool:
@@ -162,7 +165,7 @@ def run_sweep(
     max_spikes: int | None = None,
     threshold: float = 0.0,
     window: tuple[float, float] | None = None,
-    start: str = "steady",
+    y0: InitialState = DEFAULT_Y0["simulate"],
     save_spikes: bool = False,
     save_interval: float | None = None,
     devices: list | None = None,
@@ -171,6 +174,7 @@ def run_sweep(
     progress: bool | None = None,
     wait_timeout: float | None = None,
     poll_interval: float = 0.5,
+    start: str | None = None,
 ) -> SweepResults:
     """Simulate `model` at every parameter set of `space` under `stimulus` and write
     per-neuron features to directory `out`, one file per chunk.
@@ -193,9 +197,10 @@ def run_sweep(
     - `threshold`: spike detection threshold, mV.
     - `window`: (start, stop) ms for rate and latency; default: where the stimulus
       is nonzero (:func:`stimulus_window`).
-    - `start`: initial state, ``"steady"`` (V = -65 mV, gates at steady state, as
-      :func:`hh_jax.simulate_fixed`) or ``"rest"`` (each neuron's own resting
-      state, found by Newton's method; NaN, hence status NON_FINITE, if none).
+    - `y0`: initial state, ``"steady"`` (default: V = -65 mV, gates at steady
+      state, as :func:`hh_jax.simulate_fixed`), ``"rest"`` (each neuron's own
+      resting state, found by Newton's method; status INVALID_INPUT if none) or
+      one state (a State or ``[V (mV), gates...]``) shared by every neuron.
     - `save_spikes`: also store spike times, (n, max_spikes) ms, NaN-padded.
     - `save_interval`: also store V (mV) every `save_interval` ms (large!).
     - `devices`: devices to shard each chunk over (default
@@ -212,6 +217,7 @@ def run_sweep(
     Results do not depend on `chunk_size`'s padding, the devices or the processes:
     every neuron is computed by the same elementwise program.
     """
+    y0 = renamed_y0("start", start, y0, DEFAULT_Y0["simulate"])
     _check_model(model)
     if not isinstance(space, AbstractSpace):
         raise TypeError(
@@ -227,15 +233,11 @@ def run_sweep(
         max_spikes,
         threshold,
         window,
-        start,
+        _sweep_y0(model, y0),
         save_spikes=save_spikes,
         save_interval=save_interval,
     )
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
-        raise ValueError(f"`chunk_size` must be a positive int; got {chunk_size!r}.")
-    if chunk_size < 1:
-        raise ValueError(f"`chunk_size` must be a positive int; got {chunk_size!r}.")
-    chunk_size = min(chunk_size, space.size)
+    chunk_size = check_chunk_size(chunk_size, space.size)
     num_chunks = math.ceil(space.size / chunk_size)
     process_id = jax.process_index() if process_id is None else int(process_id)
     num_processes = jax.process_count() if num_processes is None else num_processes
@@ -262,45 +264,30 @@ def run_sweep(
             due.append(i)
 
     mesh = neuron_mesh(devices)
-    length = padded_length(chunk_size, mesh)
     show = len(due) > 1 if progress is None else progress
-    total = sum(np.subtract(*results.chunk_range(i)[::-1]) for i in due)
-    bar = _progress(show, int(total), process_id, num_processes)
     began = time.perf_counter()
-    finished = [0]
 
-    def finish(index, arrays):
-        lo, hi = results.chunk_range(index)
-        data = collect_chunk(arrays, hi - lo)
+    def finish(position, lo, hi, data):
         values = space.values(lo, hi)
         data.update({f"param.{k}": v for k, v in values.items()})
         data.update(start=np.int64(lo), stop=np.int64(hi))
         data.update(process=np.int32(process_id), devices=np.int32(mesh.size))
-        storage.write_npz(results.chunk_path(index), data, tag)
-        finished[0] += 1
-        if bar is not None:
-            seconds = max(time.perf_counter() - began, 1e-9)
-            bar.set_postfix_str(
-                f"chunk {finished[0]}/{len(due)}, {finished[0] / seconds:.3g} chunks/s",
-                refresh=False,
-            )
-            bar.update(hi - lo)
+        storage.write_npz(results.chunk_path(due[position]), data, tag)
 
-    try:
-        inflight = None  # dispatch chunk k+1 before writing chunk k
-        for i in due:
-            lo, hi = results.chunk_range(i)
-            arrays = dispatch_chunk(
-                model, space.values(lo, hi), stimulus, settings, mesh, length
-            )
-            if inflight is not None:
-                finish(*inflight)
-            inflight = (i, arrays)
-        if inflight is not None:
-            finish(*inflight)
-    finally:
-        if bar is not None:
-            bar.close()
+    map_chunks(
+        # Looked up at call time (tests wrap it to count the chunks computed).
+        lambda values: dispatch_chunk(model, values, stimulus, settings, mesh),
+        space.values,
+        total=space.size,
+        chunk_size=chunk_size,
+        length=padded_length(chunk_size, mesh),
+        ranges=[results.chunk_range(i) for i in due],
+        progress=show,
+        desc="sweep" if num_processes == 1 else f"sweep {process_id}/{num_processes}",
+        unit="neuron",
+        to_host=True,
+        finish=finish,
+    )
 
     if process_id == 0:
         if num_processes > 1 and not _wait_for(results, wait_timeout, poll_interval):

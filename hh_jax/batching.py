@@ -1,0 +1,164 @@
+"""Many rows in equal chunks: the one loop behind ``simulate_batch``, the Sobol
+samples of ``global_sensitivity`` and ``run_sweep``.
+
+:func:`map_chunks` cuts the rows (the leading axis of every array of a PyTree)
+into chunks of `chunk_size`, pads the last chunk by repeating its last row so
+that every call sees the same shapes (a compiled function is traced and compiled
+once), calls the function on each chunk, drops the padding, shows one progress
+bar, and either concatenates the results or hands each chunk to a callback (a
+sweep writes it to a file). The next chunk is dispatched before the previous one
+is collected, so host work (copying, writing) overlaps the computation.
+
+The function itself is the caller's: a module-level ``eqx.filter_jit`` of a
+``vmap`` (or of a vectorised solver), so that its compilation is cached across
+calls.
+"""
+
+import time
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def check_chunk_size(chunk_size, total: int) -> int:
+    """`chunk_size` capped at `total` (None: `total`); ``ValueError`` unless a
+    positive int."""
+    if chunk_size is None:
+        return total
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer):
+        raise ValueError(f"`chunk_size` must be a positive int; got {chunk_size!r}.")
+    if chunk_size < 1:
+        raise ValueError(f"`chunk_size` must be >= 1; got {chunk_size}.")
+    return int(min(chunk_size, total))
+
+
+def padded_length(chunk_size: int, multiple: int = 1) -> int:
+    """`chunk_size` rounded up to a multiple of `multiple` (e.g. the devices)."""
+    return -(-chunk_size // multiple) * multiple
+
+
+def pad_rows(tree, start: int, stop: int, length: int):
+    """Rows ``start:stop`` of every array leaf of `tree`, padded to `length` rows
+    by repeating row ``stop - 1`` (NumPy leaves stay NumPy)."""
+    if not (0 <= start < stop and stop - start <= length):
+        raise ValueError(f"bad chunk rows {start}:{stop} for length {length}.")
+    idx = np.minimum(np.arange(start, start + length), stop - 1)
+    return jax.tree.map(lambda x: x[idx], tree)
+
+
+def chunk_ranges(total: int, chunk_size: int) -> list[tuple[int, int]]:
+    """``[(start, stop), ...]`` covering ``0:total`` in chunks of `chunk_size`."""
+    return [(lo, min(lo + chunk_size, total)) for lo in range(0, total, chunk_size)]
+
+
+class _Progress:
+    """A tqdm bar counting rows, with the chunks done and their rate as postfix;
+    does nothing when not shown."""
+
+    def __init__(self, show: bool, total: int, chunks: int, desc: str, unit: str):
+        self.chunks, self.done, self.began = chunks, 0, time.perf_counter()
+        self.bar = None
+        if show:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(
+                total=total,
+                desc=desc,
+                unit=unit,
+                unit_scale=total >= 10**4,
+                smoothing=0.1,
+            )
+
+    def update(self, rows: int) -> None:
+        self.done += 1
+        if self.bar is None:
+            return
+        seconds = max(time.perf_counter() - self.began, 1e-9)
+        self.bar.set_postfix_str(
+            f"chunk {self.done}/{self.chunks}, {self.done / seconds:.3g} chunks/s",
+            refresh=False,
+        )
+        self.bar.update(rows)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def map_chunks(
+    function: Callable,
+    rows,
+    *,
+    total: int,
+    chunk_size: int | None,
+    length: int | None = None,
+    ranges: Sequence[tuple[int, int]] | None = None,
+    progress: bool | None = None,
+    desc: str = "chunks",
+    unit: str = "row",
+    to_host: bool = False,
+    finish: Callable | None = None,
+):
+    """``function`` applied to `rows` chunk by chunk.
+
+    **Arguments:**
+
+    - `function`: one chunk (the PyTree `rows` cut to `length` rows) -> a PyTree
+      whose every array leaf has `length` leading rows.
+    - `rows`: a PyTree of arrays with leading axis `total`, or a callable
+      ``(start, stop) -> rows start:stop`` for rows made per chunk.
+    - `chunk_size`: rows per chunk (None: all at once); `length`: rows per call
+      (default `chunk_size`; larger to pad to a multiple of the devices).
+    - `ranges`: the ``(start, stop)`` chunks to compute (default: all of
+      ``0:total``, in order), e.g. those of one process still missing.
+    - `progress`: a progress bar counting `unit` rows (default: shown for more
+      than one chunk), titled `desc`.
+    - `to_host`: bring each chunk's results to NumPy as soon as it is collected.
+    - `finish`: called as ``finish(position, start, stop, results)`` with each
+      unpadded chunk (position in `ranges`); then nothing is returned.
+
+    **Returns:** the results of all chunks, concatenated along the rows and
+    unpadded (leading axis `total`), unless `finish` is given.
+    """
+    chunk_size = check_chunk_size(chunk_size, total)
+    length = chunk_size if length is None else length
+    if length < chunk_size:
+        raise ValueError(f"`length` {length} is below the chunk size {chunk_size}.")
+    ranges = chunk_ranges(total, chunk_size) if ranges is None else list(ranges)
+    if callable(rows):
+        load = lambda lo, hi: pad_rows(rows(lo, hi), 0, hi - lo, length)  # noqa: E731
+    else:
+        load = lambda lo, hi: pad_rows(rows, lo, hi, length)  # noqa: E731
+    show = len(ranges) > 1 if progress is None else bool(progress)
+    bar = _Progress(show, sum(hi - lo for lo, hi in ranges), len(ranges), desc, unit)
+    parts = []
+
+    def collect(position, lo, hi, out):
+        n = hi - lo
+        cut = (lambda x: np.asarray(x)[:n]) if to_host else (lambda x: x[:n])
+        out = jax.tree.map(cut, out)
+        if finish is None:
+            parts.append(out)
+        else:
+            finish(position, lo, hi, out)
+        bar.update(n)
+
+    try:
+        pending = None  # dispatch chunk k + 1 before collecting chunk k
+        for position, (lo, hi) in enumerate(ranges):
+            out = function(load(lo, hi))
+            if pending is not None:
+                collect(*pending)
+            pending = (position, lo, hi, out)
+        if pending is not None:
+            collect(*pending)
+    finally:
+        bar.close()
+    if finish is not None or not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    join = np.concatenate if to_host else jnp.concatenate
+    return jax.tree.map(lambda *xs: join(xs), *parts)
