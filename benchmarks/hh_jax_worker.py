@@ -105,7 +105,8 @@ def main():
 
     def forward(g, max_spikes=0, ts=ts):
         model = hh.HodgkinHuxley(g_Na=g)
-        options = dict(gates=False, chunk_size=None, progress=False)
+        # chunk_size at its default ("auto"), as a user calls simulate_batch.
+        options = dict(gates=False, progress=False)
         if method == "diffrax":
             tol = {} if param is None else dict(rtol=param, atol=param)
             return hh.simulate_batch(

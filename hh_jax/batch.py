@@ -129,7 +129,7 @@ def simulate_batch(
     *,
     y0: InitialState | None = "steady",
     stimulus_batched: bool = False,
-    chunk_size: int | None = 4096,
+    chunk_size: int | str | None = "auto",
     progress: bool | None = None,
     method: str = "auto",
     dt: float | None = None,
@@ -157,7 +157,10 @@ def simulate_batch(
       default, ``"rest"``: each neuron's own resting state, a State or an array),
       shared or batched (``State`` with ``V`` of shape (B,), or an array (B, n)).
     - `chunk_size`: neurons per compiled call (bounds memory); ``None`` runs all at
-      once. The last chunk is padded so every chunk reuses one compilation.
+      once; ``"auto"`` (default): on a CPU about 1024 (float64) or 2048 (float32)
+      neurons, the size that keeps a step's working set in cache (measured in
+      docs/performance.md), on a GPU all at once. The last chunk is padded so
+      every chunk reuses one compilation.
     - `progress`: show a progress bar (default: when there is more than one chunk).
     - `method`: how to integrate (the chosen one is recorded in ``trace.method``):
 
@@ -239,7 +242,9 @@ def simulate_batch(
     if len(set(sizes.values())) > 1:
         raise ValueError(f"batch lengths differ: {sizes}.")
     total = next(iter(sizes.values()))
-    chunk_size = check_chunk_size(chunk_size, total)
+    # The state's precision sets the default chunk (float32 lanes are half the bytes).
+    dtype = jnp.result_type(*jax.tree.leaves(y0), float)
+    chunk_size = check_chunk_size(chunk_size, total, dtype)
     options = tuple(sorted(options.items()))
     if method != "diffrax":
         ts_host = concrete(ts)  # before any jnp op (which traces under jit)

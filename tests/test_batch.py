@@ -179,3 +179,18 @@ def test_invalid_input_under_jit_raises_with_throw():
     f = jax.jit(lambda g: hh.simulate(hh.HodgkinHuxley(g_K=g), STIM, TS).V)
     with pytest.raises(Exception, match="invalid input"):
         f(jnp.asarray(-1.0)).block_until_ready()
+
+
+def test_auto_chunk_size_on_cpu_balances_chunks_of_about_the_cache_size():
+    import jax
+
+    from hh_jax.batching import check_chunk_size
+
+    if jax.default_backend() != "cpu":
+        pytest.skip("the CPU chunk rule")
+    assert check_chunk_size("auto", 10_000, jnp.float64) == 1000  # 10 full chunks
+    assert check_chunk_size("auto", 10_000, jnp.float32) == 2000
+    assert check_chunk_size("auto", 300, jnp.float64) == 300
+    assert check_chunk_size("auto", 1025, jnp.float64) == 513  # not 1024 + 1
+    with pytest.raises(ValueError, match="chunk_size"):
+        check_chunk_size("large", 10, jnp.float64)
