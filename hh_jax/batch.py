@@ -26,6 +26,7 @@ from ._checks import concrete
 from .model import PointNeuron, State, as_state
 from .simulate import DEFAULT_MAX_STEPS, simulate
 from .solvers import _batch as fast
+from .spikes import THRESHOLD
 from .stimulus import AbstractStimulus, as_stimulus
 from .trace import Trace
 
@@ -142,7 +143,7 @@ def simulate_batch(
     gates: bool = True,
     currents: bool = False,
     max_spikes: int = 0,
-    threshold: float = 0.0,
+    threshold: float = THRESHOLD,
     **options,
 ) -> Trace:
     """Simulate a batch of neurons; returns a :class:`hh_jax.Trace` with a leading
@@ -184,8 +185,8 @@ def simulate_batch(
     - `gates`, `currents`: also return the gates; the channel currents, ``I_ext``
       and (vectorised methods) ``dVdt`` (mV/ms) at the save times.
     - `max_spikes`, `threshold`: vectorised methods: record each neuron's first
-      `max_spikes` upward crossings of `threshold` (mV), located inside the steps
-      (``trace.spikes``, ``trace.spike_count``).
+      `max_spikes` upward crossings of `threshold` (mV, default -20), located
+      inside the steps (``trace.spikes``, ``trace.spike_count``).
     - `options`: passed to :func:`hh_jax.simulate` with ``method="diffrax"``.
 
     Members never raise: read ``trace.status`` / ``trace.ok``. Derivatives:

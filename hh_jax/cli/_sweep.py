@@ -9,6 +9,7 @@ from pathlib import Path
 from ._common import (
     add_precision_options,
     add_stimulus_options,
+    add_threshold_option,
     model_overrides,
     stimulus_from_args,
 )
@@ -78,7 +79,7 @@ def add_parser(sub) -> None:
         help="initial state: steady: V = -65 mV, gates at steady state; rest: each "
         "neuron's own resting state",
     )
-    sim.add_argument("--threshold", type=float, default=0.0, help="spike level, mV")
+    add_threshold_option(sim)
     sim.add_argument(
         "--window",
         nargs=2,

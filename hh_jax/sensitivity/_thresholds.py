@@ -7,13 +7,15 @@ partial derivatives from forward sensitivities through the solver. No threshold 
 recomputed under a perturbed parameter.
 
 - Rheobase (:func:`rheobase_sensitivity`): ``G`` is the peak of V (over the save
-  times) during a step of amplitude I from rest, minus 0 mV. Its root is exactly
-  the threshold of :func:`hh_jax.excitability.rheobase` (a 0 mV crossing), which
+  times) during a step of amplitude I from rest, minus the spike threshold (mV,
+  default -20). Its root is exactly the threshold of
+  :func:`hh_jax.excitability.rheobase` (a crossing of that level), which
   seeds the bracket. HH has no sharp threshold: the peak rises continuously but
   steeply (about 1e10 mV per uA/cm^2 at the root for a 100 ms step), so ``G_I``
   and ``G_theta`` are huge while their ratio is well conditioned.
 - Onset of sustained firing (:func:`onset_sensitivity`): ``G`` is the peak of V
-  after `sustained_after` ms of a long step, minus 0 mV: the root is where one
+  after `sustained_after` ms of a long step, minus the spike threshold: the root
+  is where one
   more spike appears past that time, the criterion of
   :func:`hh_jax.excitability.repetitive_firing_onset` (near the saddle-node of
   limit cycles, 6.26 uA/cm^2 for HH).
@@ -33,6 +35,7 @@ import numpy as np
 from .. import excitability
 from ..model import PointNeuron, State, resting_state
 from ..simulate import DEFAULT_MAX_STEPS
+from ..spikes import THRESHOLD
 from ._implicit import (
     RestGrowth,
     StepPeak,
@@ -215,14 +218,16 @@ def rheobase_sensitivity(
     atol: float = 1e-10,
     max_steps: int = DEFAULT_MAX_STEPS,
     max_iterations: int = 256,
+    threshold: float = THRESHOLD,
 ) -> ThresholdSensitivity:
     """The rheobase (uA/cm^2) of a `duration` ms step from rest and its derivative
     with respect to each parameter in `wrt`, by implicit differentiation.
 
     The criterion is that of :func:`hh_jax.excitability.rheobase`: the peak of V
     over save times every `dt_save` ms (until 20 ms after the step) reaching
-    0 mV. The root is seeded by that function (to `seed_tol` within `bracket`),
-    refined by bisection until the peak is within `level_tol` mV of 0 mV, and
+    `threshold` (mV, default -20). The root is seeded by that function (to
+    `seed_tol` within `bracket`), refined by bisection until the peak is within
+    `level_tol` mV of `threshold`, and
     differentiated implicitly. `y0`: ``"rest"`` (the model's resting state,
     moving with the parameters), ``None`` (steady state at -65 mV) or a state.
     Tight solver tolerances (`rtol`, `atol`) are the default: the response is
@@ -237,6 +242,7 @@ def rheobase_sensitivity(
             tol=seed_tol,
             y0=state,
             dt_save=dt_save,
+            threshold=threshold,
             **options,
         )
         return r, seed_tol
@@ -245,7 +251,9 @@ def rheobase_sensitivity(
         model,
         wrt,
         name="rheobase",
-        description=f"smallest {duration:g} ms step from rest reaching 0 mV",
+        description=(
+            f"smallest {duration:g} ms step from rest reaching {threshold:g} mV"
+        ),
         seed=seed,
         start=0.0,
         stop=duration,
@@ -253,7 +261,7 @@ def rheobase_sensitivity(
         after=-np.inf,
         dt_save=dt_save,
         y0=y0,
-        level=0.0,
+        level=threshold,
         level_tol=level_tol,
         rtol=rtol,
         atol=atol,
@@ -277,13 +285,14 @@ def onset_sensitivity(
     atol: float = 1e-10,
     max_steps: int = 200_000,
     max_iterations: int = 256,
+    threshold: float = THRESHOLD,
 ) -> ThresholdSensitivity:
     """The onset current of sustained repetitive firing (uA/cm^2) and its
     derivatives: the smallest step from rest whose spikes go on past
     `sustained_after` ms of a `duration` ms step, the criterion of
     :func:`hh_jax.excitability.repetitive_firing_onset` (6.26 uA/cm^2 for HH, near
     the saddle-node of limit cycles). Written as the peak of V after
-    `sustained_after` reaching 0 mV, found by bisection from that function's
+    `sustained_after` reaching `threshold` (mV), found by bisection from that function's
     seed and differentiated implicitly (see :func:`rheobase_sensitivity`)."""
 
     def seed(state, options):
@@ -295,6 +304,7 @@ def onset_sensitivity(
             tol=seed_tol,
             y0=state,
             dt_save=dt_save,
+            threshold=threshold,
             **options,
         )
         return r, seed_tol
@@ -314,7 +324,7 @@ def onset_sensitivity(
         after=sustained_after,
         dt_save=dt_save,
         y0=y0,
-        level=0.0,
+        level=threshold,
         level_tol=level_tol,
         rtol=rtol,
         atol=atol,

@@ -10,6 +10,7 @@ import jax
 import numpy as np
 
 from ..model import PointNeuron
+from ..spikes import THRESHOLD
 from ..stimulus import AbstractStimulus, as_stimulus
 from . import _storage as storage
 from ._chunk import (
@@ -160,7 +161,7 @@ def run_sweep(
     dt: float = 0.05,
     chunk_size: int = 4096,
     max_spikes: int | None = None,
-    threshold: float = 0.0,
+    threshold: float = THRESHOLD,
     window: tuple[float, float] | None = None,
     start: str = "steady",
     save_spikes: bool = False,
@@ -190,7 +191,7 @@ def run_sweep(
     - `chunk_size`: parameter sets per chunk file and per compiled call (one
       compilation for all chunks); padded inside to a multiple of the devices.
     - `max_spikes`: spike-time slots per neuron (default: room for 500 Hz).
-    - `threshold`: spike detection threshold, mV.
+    - `threshold`: spike detection threshold, mV (default -20).
     - `window`: (start, stop) ms for rate and latency; default: where the stimulus
       is nonzero (:func:`stimulus_window`).
     - `start`: initial state, ``"steady"`` (V = -65 mV, gates at steady state, as
