@@ -250,3 +250,27 @@ def test_bad_thresholds_are_refused_with_their_unit():
 def test_mismatched_lengths_raise():
     with pytest.raises(ValueError, match="same length"):
         hh.spike_times(np.arange(10.0), np.zeros(9))
+
+
+CLI_ARGS = {  # the fewest arguments each subcommand parses with
+    "simulate": [],
+    "sweep": ["--out", "x", "--duration", "10"],
+    "fit": ["x.npz"],
+    "sensitivity": [],
+    "cable": [],
+}
+
+
+@pytest.mark.parametrize("command", sorted(CLI_ARGS))
+def test_every_cli_command_that_reports_spikes_takes_threshold(command, capsys):
+    from hh_jax.cli import build_parser
+
+    parser = build_parser()
+    args = [command, *CLI_ARGS[command]]
+    default = parser.parse_args(args).threshold
+    # fit: None picks -20 mV, or lower for recordings with small spikes.
+    assert default == (None if command == "fit" else spikes.THRESHOLD)
+    assert parser.parse_args([*args, "--threshold", "-35.5"]).threshold == -35.5
+    with pytest.raises(SystemExit):
+        parser.parse_args([*args, "--threshold", "nan"])
+    assert "finite number of mV" in capsys.readouterr().err
