@@ -118,8 +118,7 @@ hplot.plot_trace_sensitivity(trace_sens, title="Seed experiment: theta dV/dtheta
 # function theorem, `dI*/dθ = −G_θ / G_I`: no threshold is recomputed for
 # perturbed parameters.
 #
-# - **Rheobase**: the peak of V during a 100 ms step reaching the spike threshold,
-#   −20 mV (seeded by
+# - **Rheobase**: the peak of V during a 100 ms step reaching 0 mV (seeded by
 #   `hh_jax.excitability.rheobase`).
 # - **Loss of stability of rest**: the largest real eigenvalue at rest under a
 #   constant current crossing zero (the Hopf point).

@@ -224,8 +224,6 @@ def _public_entries():
         excitability.fi_curve,
         sensitivity.local_sensitivity,
         sensitivity.global_sensitivity,
-        sensitivity.rheobase_sensitivity,
-        sensitivity.onset_sensitivity,
         sweep.run_sweep,
         plot_trace,
         fit.spike_losses,

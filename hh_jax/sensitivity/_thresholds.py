@@ -7,15 +7,16 @@ partial derivatives from forward sensitivities through the solver. No threshold 
 recomputed under a perturbed parameter.
 
 - Rheobase (:func:`rheobase_sensitivity`): ``G`` is the peak of V (over the save
-  times) during a step of amplitude I from rest, minus the spike threshold (mV,
-  default -20). Its root is exactly the threshold of
-  :func:`hh_jax.excitability.rheobase` (a crossing of that level), which
-  seeds the bracket. HH has no sharp threshold: the peak rises continuously but
+  times) during a step of amplitude I from rest, minus ``PEAK_LEVEL`` (0 mV).
+  Its root is exactly the threshold of :func:`hh_jax.excitability.rheobase` with
+  ``threshold=PEAK_LEVEL``, which seeds the bracket. A level, not a spike
+  threshold: at -20 mV the bisection did not bring the peak
+  within `level_tol` of it at float resolution in I (the 30 ms step of the
+  tests); at 0 mV it does. HH has no sharp threshold: the peak rises continuously but
   steeply (about 1e10 mV per uA/cm^2 at the root for a 100 ms step), so ``G_I``
   and ``G_theta`` are huge while their ratio is well conditioned.
 - Onset of sustained firing (:func:`onset_sensitivity`): ``G`` is the peak of V
-  after `sustained_after` ms of a long step, minus the spike threshold: the root
-  is where one
+  after `sustained_after` ms of a long step, minus 0 mV: the root is where one
   more spike appears past that time, the criterion of
   :func:`hh_jax.excitability.repetitive_firing_onset` (near the saddle-node of
   limit cycles, 6.26 uA/cm^2 for HH).
@@ -35,7 +36,6 @@ import numpy as np
 from .. import excitability
 from ..model import PointNeuron, State, resting_state
 from ..simulate import DEFAULT_MAX_STEPS
-from ..spikes import THRESHOLD
 from ._implicit import (
     RestGrowth,
     StepPeak,
@@ -48,6 +48,7 @@ from ._params import select
 from ._tables import derivative_unit, write_csv, write_json
 
 CURRENT_UNIT = "uA/cm^2"
+PEAK_LEVEL = 0.0  # mV: the peak-V level of the rheobase and onset criteria
 
 
 @dataclasses.dataclass
@@ -218,16 +219,14 @@ def rheobase_sensitivity(
     atol: float = 1e-10,
     max_steps: int = DEFAULT_MAX_STEPS,
     max_iterations: int = 256,
-    threshold: float = THRESHOLD,
 ) -> ThresholdSensitivity:
     """The rheobase (uA/cm^2) of a `duration` ms step from rest and its derivative
     with respect to each parameter in `wrt`, by implicit differentiation.
 
     The criterion is that of :func:`hh_jax.excitability.rheobase`: the peak of V
     over save times every `dt_save` ms (until 20 ms after the step) reaching
-    `threshold` (mV, default -20). The root is seeded by that function (to
-    `seed_tol` within `bracket`), refined by bisection until the peak is within
-    `level_tol` mV of `threshold`, and
+    0 mV. The root is seeded by that function (to `seed_tol` within `bracket`),
+    refined by bisection until the peak is within `level_tol` mV of 0 mV, and
     differentiated implicitly. `y0`: ``"rest"`` (the model's resting state,
     moving with the parameters), ``None`` (steady state at -65 mV) or a state.
     Tight solver tolerances (`rtol`, `atol`) are the default: the response is
@@ -242,7 +241,7 @@ def rheobase_sensitivity(
             tol=seed_tol,
             y0=state,
             dt_save=dt_save,
-            threshold=threshold,
+            threshold=PEAK_LEVEL,
             **options,
         )
         return r, seed_tol
@@ -251,9 +250,7 @@ def rheobase_sensitivity(
         model,
         wrt,
         name="rheobase",
-        description=(
-            f"smallest {duration:g} ms step from rest reaching {threshold:g} mV"
-        ),
+        description=f"smallest {duration:g} ms step from rest reaching 0 mV",
         seed=seed,
         start=0.0,
         stop=duration,
@@ -261,7 +258,7 @@ def rheobase_sensitivity(
         after=-np.inf,
         dt_save=dt_save,
         y0=y0,
-        level=threshold,
+        level=PEAK_LEVEL,
         level_tol=level_tol,
         rtol=rtol,
         atol=atol,
@@ -285,14 +282,13 @@ def onset_sensitivity(
     atol: float = 1e-10,
     max_steps: int = 200_000,
     max_iterations: int = 256,
-    threshold: float = THRESHOLD,
 ) -> ThresholdSensitivity:
     """The onset current of sustained repetitive firing (uA/cm^2) and its
     derivatives: the smallest step from rest whose spikes go on past
     `sustained_after` ms of a `duration` ms step, the criterion of
     :func:`hh_jax.excitability.repetitive_firing_onset` (6.26 uA/cm^2 for HH, near
     the saddle-node of limit cycles). Written as the peak of V after
-    `sustained_after` reaching `threshold` (mV), found by bisection from that function's
+    `sustained_after` reaching 0 mV, found by bisection from that function's
     seed and differentiated implicitly (see :func:`rheobase_sensitivity`)."""
 
     def seed(state, options):
@@ -304,7 +300,7 @@ def onset_sensitivity(
             tol=seed_tol,
             y0=state,
             dt_save=dt_save,
-            threshold=threshold,
+            threshold=PEAK_LEVEL,
             **options,
         )
         return r, seed_tol
@@ -324,7 +320,7 @@ def onset_sensitivity(
         after=sustained_after,
         dt_save=dt_save,
         y0=y0,
-        level=threshold,
+        level=PEAK_LEVEL,
         level_tol=level_tol,
         rtol=rtol,
         atol=atol,
