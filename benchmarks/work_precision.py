@@ -69,12 +69,12 @@ def measure(cases, solver, tol, repeats=5, atol=None, rk4_dt=None):
         if int(tr.status) != 0:
             return dict(failed=hh.Status(int(tr.status)).message)
         V = np.asarray(tr.V)
-        n_ref, n_sim = int(hh.spike_count(c.V)), int(hh.spike_count(V))
+        n_ref, n_sim = int(hh.spike_count(c.V, 0.0)), int(hh.spike_count(V, 0.0))
         count_errors += abs(n_ref - n_sim)
         n = min(n_ref, n_sim)
         if n:
-            ref_t = np.asarray(hh.spike_times(c.t, c.V))[:n]
-            sim_t = np.asarray(hh.spike_times(c.t, V))[:n]
+            ref_t = np.asarray(hh.spike_times(c.t, c.V, 0.0))[:n]
+            sim_t = np.asarray(hh.spike_times(c.t, V, 0.0))[:n]
             worst_time = max(worst_time, float(np.max(np.abs(ref_t - sim_t))))
         worst_V = max(worst_V, float(np.max(np.abs(V - c.V))))
         steps += int(tr.num_steps)

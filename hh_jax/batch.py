@@ -28,6 +28,7 @@ from .initial_state import InitialState, resolve_y0
 from .model import PointNeuron
 from .simulate import simulate
 from .solvers import _batch as fast
+from .spikes import THRESHOLD
 from .stimulus import AbstractStimulus, as_stimulus
 from .trace import Trace
 
@@ -139,7 +140,7 @@ def simulate_batch(
     gates: bool = True,
     currents: bool = False,
     max_spikes: int = 0,
-    threshold: float = 0.0,
+    threshold: float = THRESHOLD,
     **options,
 ) -> Trace:
     """Simulate a batch of neurons; returns a :class:`hh_jax.Trace` with a leading
@@ -185,8 +186,8 @@ def simulate_batch(
     - `gates`, `currents`: also return the gates; the channel currents, ``I_ext``
       and (vectorised methods) dV/dt (``trace.dVdt``, mV/ms) at the save times.
     - `max_spikes`, `threshold`: vectorised methods: record each neuron's first
-      `max_spikes` upward crossings of `threshold` (mV), located inside the steps
-      (``trace.spikes``, ``trace.spike_count``).
+      `max_spikes` upward crossings of `threshold` (mV, default -20), located
+      inside the steps (``trace.spikes``, ``trace.spike_count``).
     - `options`: passed to :func:`hh_jax.simulate` with ``method="diffrax"``.
 
     Members never raise: read ``trace.status`` / ``trace.ok``. Derivatives:

@@ -16,7 +16,7 @@ from jaxtyping import Array, ArrayLike, Float
 from .initial_state import DEFAULT_Y0, InitialState
 from .model import PointNeuron, State, resting_state
 from .simulate import simulate
-from .spikes import spike_count, spike_times
+from .spikes import THRESHOLD, spike_count, spike_times
 from .stimulus import Constant, Ramp, Step
 
 
@@ -62,14 +62,16 @@ def firing_rate(
     duration: float = 500.0,
     discard: float = 100.0,
     y0: InitialState | None = DEFAULT_Y0["simulate"],
+    threshold: float = THRESHOLD,
     **options,
 ) -> Float[Array, " A"]:
-    """Steady firing rate (Hz) for each step amplitude (uA/cm^2): spikes counted
-    after the first `discard` ms of a `duration` ms step, divided by the time."""
+    """Steady firing rate (Hz) for each step amplitude (uA/cm^2): spikes (upward
+    crossings of `threshold`, mV) counted after the first `discard` ms of a
+    `duration` ms step, divided by the time."""
     trace = step_responses(model, amplitudes, duration=duration, y0=y0, **options)
     late = jnp.where(trace.t >= discard, trace.V, -jnp.inf)
     late = jnp.where(trace.t <= duration, late, -jnp.inf)
-    return spike_count(late) / ((duration - discard) * 1e-3)
+    return spike_count(late, threshold) / ((duration - discard) * 1e-3)
 
 
 def _refine(criterion, lo: float, hi: float, tol: float, grid: int) -> float:
@@ -99,14 +101,15 @@ def rheobase(
     tol: float = 1e-3,
     grid: int = 16,
     y0: InitialState | None = DEFAULT_Y0["simulate"],
+    threshold: float = THRESHOLD,
     **options,
 ) -> float:
     """Smallest amplitude (uA/cm^2) of a `duration` ms step from rest that evokes at
-    least one spike (0 mV crossing), to within `tol`."""
+    least one spike (an upward crossing of `threshold`, mV), to within `tol`."""
 
     def fires(amps):
         trace = step_responses(model, amps, duration=duration, y0=y0, **options)
-        return spike_count(trace.V) >= 1
+        return spike_count(trace.V, threshold) >= 1
 
     return _refine(fires, *bracket, tol=tol, grid=grid)
 
@@ -120,16 +123,19 @@ def repetitive_firing_onset(
     tol: float = 1e-3,
     grid: int = 16,
     y0: InitialState | None = DEFAULT_Y0["simulate"],
+    threshold: float = THRESHOLD,
     **options,
 ) -> float:
-    """Smallest step amplitude (uA/cm^2) from rest whose spikes go on past
-    `sustained_after` ms of a `duration` ms step, to within `tol`."""
+    """Smallest step amplitude (uA/cm^2) from rest whose spikes (upward crossings
+    of `threshold`, mV) go on past `sustained_after` ms of a `duration` ms step,
+    to within `tol`."""
 
     def sustained(amps):
         trace = step_responses(
             model, amps, duration=duration, t_end=duration, y0=y0, **options
         )
-        last = jnp.nanmax(spike_times(trace.t, trace.V, max_spikes=200), axis=-1)
+        times = spike_times(trace.t, trace.V, threshold, max_spikes=200)
+        last = jnp.nanmax(times, axis=-1)
         return np.nan_to_num(np.asarray(last), nan=-1.0) > sustained_after
 
     return _refine(sustained, *bracket, tol=tol, grid=grid)
@@ -211,6 +217,7 @@ def fi_curve(
     settle: float = 500.0,
     count_after: float = 1000.0,
     firing_current: float | None = None,
+    threshold: float = THRESHOLD,
     **options,
 ) -> FICurve:
     """f–I curve with both branches, in one vmapped simulation of
@@ -224,6 +231,7 @@ def fi_curve(
       after `count_after` ms.
     - `firing_current`: where the decreasing branch starts (default: the largest
       amplitude), uA/cm^2.
+    - `threshold`: spikes are upward crossings of it, mV.
     """
     amplitudes = jnp.asarray(amplitudes, dtype=jnp.result_type(float))
     rest = jax.vmap(lambda I: resting_state(model, holding_current=I))(amplitudes)
@@ -242,7 +250,7 @@ def fi_curve(
     def rate(trace):
         """Spikes per second from the mean inter-spike interval in the window."""
         V = jnp.where(ts >= count_after, trace.V, -jnp.inf)
-        times = spike_times(ts, V, max_spikes=max_spikes)
+        times = spike_times(ts, V, threshold, max_spikes=max_spikes)
         n = jnp.sum(jnp.isfinite(times), axis=-1)
         span = jnp.nanmax(times, axis=-1) - jnp.nanmin(times, axis=-1)
         return jnp.where(n >= 2, 1e3 * (n - 1) / jnp.where(n >= 2, span, 1.0), 0.0)

@@ -27,6 +27,7 @@ from ._checks import check_increasing, concrete
 from .initial_state import InitialState, resolve_y0
 from .model import PointNeuron
 from .solvers import _batch as fast
+from .spikes import THRESHOLD, check_threshold
 from .stimulus import AbstractStimulus, as_stimulus
 from .trace import Trace
 
@@ -76,7 +77,7 @@ def simulate_fixed(
     gates: bool = False,
     checkpoint: bool = True,
     max_spikes: int = 0,
-    threshold: float = 0.0,
+    threshold: float = THRESHOLD,
     method: str = "rk4",
 ) -> Trace:
     """Simulate a (batched) model with fixed steps on a shared time grid.
@@ -98,9 +99,9 @@ def simulate_fixed(
       solver's own forward sensitivities / discrete adjoint
       (:mod:`hh_jax.solvers`), whatever its value.
     - `max_spikes`: if > 0, record each neuron's first `max_spikes` upward
-      crossings of `threshold` (mV) during integration, each located within its
-      step by the cubic Hermite interpolant of V and dV/dt at the step's ends
-      (fourth order in `dt`): ``trace.spikes`` (ms, NaN-padded) and
+      crossings of `threshold` (mV, default -20) during integration, each located
+      within its step by the cubic Hermite interpolant of V and dV/dt at the
+      step's ends (fourth order in `dt`): ``trace.spikes`` (ms, NaN-padded) and
       ``trace.spike_count`` (the full count). More accurate than spike times
       interpolated from the saved grid, and independent of it.
     - `method`: ``"rk4"`` (classical RK4) or ``"tsit5"`` (the Tsitouras 5(4) pair).
@@ -135,6 +136,7 @@ def simulate_fixed(
             "simulate_fixed needs the stimulus's jump times outside jit (they become "
             "grid points); use hh_jax.simulate for traced stimuli."
         )
+    check_threshold(threshold)
     model.check_values()
     ts = jnp.asarray(ts)
     if not jnp.issubdtype(ts.dtype, jnp.floating):

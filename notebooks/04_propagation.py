@@ -54,6 +54,9 @@ MEMBRANE = hh.HodgkinHuxley(temperature=CELSIUS)
 TS = np.arange(0.0, DURATION, DT)
 # 0.1 ms of 100 uA (1e5 nA) into the x = 0 end.
 STIMULUS = hc.Injection(hh.Step(1e5, 0.0, 0.1), 0, 0.0)
+# Arrival times at 0 mV crossings, NEURON's convention for conduction velocities
+# (hh_jax's spike threshold is -20 mV unless told otherwise).
+LEVEL = 0.0  # mV
 
 # %% [markdown]
 # ## 1. The propagated action potential
@@ -66,7 +69,7 @@ STIMULUS = hc.Injection(hh.Step(1e5, 0.0, 0.1), 0, 0.0)
 # %%
 axon = hc.Cable.unbranched(LENGTH, DIAM, MEMBRANE, R_a=R_A, nseg=NSEG)
 trace = hc.simulate_cable(axon, STIMULUS, TS, dt=DT)
-velocity = float(hc.conduction_velocity(axon, trace, 0.3, 0.7))
+velocity = float(hc.conduction_velocity(axon, trace, 0.3, 0.7, threshold=LEVEL))
 print(f"{axon.num_nodes} nodes, {trace.num_steps} steps of {DT} ms")
 print(f"conduction velocity between x = 0.3 and 0.7: {velocity:.3f} m/s")
 print("Hodgkin & Huxley 1952: 18.8 m/s computed, 21.2 m/s measured")
@@ -104,7 +107,9 @@ for nseg in segment_counts:
     cable = hc.Cable.unbranched(LENGTH, DIAM, MEMBRANE, R_a=R_A, nseg=nseg)
     for dt in steps:
         run = hc.simulate_cable(cable, STIMULUS, np.arange(0.0, DURATION, dt), dt=dt)
-        table[nseg, dt] = float(hc.conduction_velocity(cable, run, 0.3, 0.7))
+        table[nseg, dt] = float(
+            hc.conduction_velocity(cable, run, 0.3, 0.7, threshold=LEVEL)
+        )
 print("nseg  " + "  ".join(f"dt {dt:<7g}" for dt in steps) + "  (m/s)")
 for nseg in segment_counts:
     print(f"{nseg:4d}  " + "  ".join(f"{table[nseg, dt]:10.4f}" for dt in steps))
@@ -129,7 +134,9 @@ for d in diameters:
         sweep_length, float(d), MEMBRANE, R_a=R_A, nseg=sweep_nseg
     )
     run = hc.simulate_cable(cable, STIMULUS, sweep_ts, dt=DT)
-    velocities.append(float(hc.conduction_velocity(cable, run, 0.3, 0.7)))
+    velocities.append(
+        float(hc.conduction_velocity(cable, run, 0.3, 0.7, threshold=LEVEL))
+    )
 velocities = np.array(velocities)
 slope = np.polyfit(np.log(diameters), np.log(velocities), 1)[0]
 print("diameter (um):", diameters)
@@ -161,7 +168,7 @@ fig.tight_layout()
 def conduction(params):
     cable = axon.with_parameters(g_Na=params["g_Na"], R_a=params["R_a"])
     run = hc.simulate_cable(cable, STIMULUS, TS, dt=DT)
-    return hc.conduction_velocity(cable, run, 0.3, 0.7)
+    return hc.conduction_velocity(cable, run, 0.3, 0.7, threshold=LEVEL)
 
 
 params = {"g_Na": jnp.asarray(120.0), "R_a": jnp.asarray(R_A)}

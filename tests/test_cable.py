@@ -158,8 +158,8 @@ def test_first_crossings_are_exact_for_cubics():
     t = jnp.linspace(0.0, 2.0, 21)
     roots = jnp.array([0.537, 1.2345])
     V = jnp.stack([(t - r) * (1 + (t - r) ** 2) * 30.0 for r in roots])
-    np.testing.assert_allclose(hc.first_crossings(t, V), roots, rtol=1e-13)
-    assert np.isnan(hc.first_crossings(t, -jnp.ones((1, 21))))[0]
+    np.testing.assert_allclose(hc.first_crossings(t, V, 0.0), roots, rtol=1e-13)
+    assert np.isnan(hc.first_crossings(t, -jnp.ones((1, 21)), 0.0))[0]
 
 
 def test_length_constant_and_its_fit():

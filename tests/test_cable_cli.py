@@ -44,7 +44,9 @@ def _neuron_velocity(L, diam, R_a, nseg, celsius, amp, dur, dt, tstop):
         n = int(round(tstop / dt)) + 1
         ts = np.arange(n) * dt
         arrival = np.asarray(
-            hh.spike_times(ts, np.array([np.array(v)[:n] for v in V]), max_spikes=1)
+            hh.spike_times(
+                ts, np.array([np.array(v)[:n] for v in V]), 0.0, max_spikes=1
+            )
         )[:, 0]
         # The nodes of segments int(0.3 nseg) and int(0.7 nseg).
         distance = (int(0.7 * nseg) - int(0.3 * nseg)) * L / nseg
@@ -57,6 +59,7 @@ def _neuron_velocity(L, diam, R_a, nseg, celsius, amp, dur, dt, tstop):
 def test_cable_command_writes_velocity_matching_neuron(tmp_path):
     args = ["--length", "20000", "--diam", "100", "--Ra", "35.4", "--nseg", "101"]
     args += ["--temperature", "18.5", "--duration", "3", "--out", "run"]
+    args += ["--threshold", "0"]  # NEURON's velocities: 0 mV crossings
     env = dict(os.environ, HH_JAX_CACHE=str(tmp_path / "xla"), MPLBACKEND="Agg")
     out = subprocess.run(
         [sys.executable, "-m", "hh_jax.cli", "cable", *args],
@@ -71,6 +74,7 @@ def test_cable_command_writes_velocity_matching_neuron(tmp_path):
     assert result["status"] == "ok" and result["nseg"] == 101
     assert result["solver"]["method"] == "crank_nicolson"
     assert result["solver"]["dt_ms"] == 0.005
+    assert result["measured_between"]["threshold_mV"] == 0.0
     assert result["measured_between"]["nodes"] == [
         "axon[0](0.30198)",
         "axon[0](0.69802)",

@@ -284,9 +284,9 @@ def test_branched_cell_matches_neuron_same_scheme(nrn, branched):
     ts = np.arange(0.0, tstop, dt)
     trace = hc.simulate_cable(cable, injection, ts, dt=dt, record=sites)
     V = np.asarray(trace.V)
-    spikes = np.asarray(hh.spike_times(ts, V, max_spikes=4))
+    spikes = np.asarray(hh.spike_times(ts, V, 0.0, max_spikes=4))
     assert np.sum(np.isfinite(spikes), axis=1).tolist() == [1, 3, 0]
-    spikes_nrn = np.asarray(hh.spike_times(ts, V_nrn, max_spikes=4))
+    spikes_nrn = np.asarray(hh.spike_times(ts, V_nrn, 0.0, max_spikes=4))
     # Measured 1.3e-5 mV and 3.5e-8 ms (NEURON's 3-D points are float32: areas
     # differ by 1.5e-7 relative).
     np.testing.assert_allclose(V, V_nrn, rtol=0, atol=1e-3)
@@ -302,8 +302,8 @@ def test_branched_cell_against_neuron_cvode(nrn, branched):
     V_nrn = _run(nrn, refs, dt=dt, tstop=tstop, cvode_tol=1e-8)
     ts = np.arange(0.0, tstop, dt)
     V = np.asarray(hc.simulate_cable(cable, injection, ts, dt=dt, record=sites).V)
-    spikes = np.asarray(hh.spike_times(ts, V, max_spikes=4))
-    spikes_nrn = np.asarray(hh.spike_times(ts, V_nrn, max_spikes=4))
+    spikes = np.asarray(hh.spike_times(ts, V, 0.0, max_spikes=4))
+    spikes_nrn = np.asarray(hh.spike_times(ts, V_nrn, 0.0, max_spikes=4))
     # Measured: spike times 1.0e-3 ms; V at the soma 0.027 mV and the dendrite
     # 4.6e-4 mV (in the axon 0.53 mV, on upstrokes of ~500 mV/ms).
     np.testing.assert_allclose(spikes, spikes_nrn, rtol=0, atol=0.02)
@@ -333,11 +333,11 @@ def test_squid_axon_conduction_velocity_matches_neuron(nrn):
     assert distance == pytest.approx(320 / 801 * L, rel=1e-12)
     injection = hc.Injection(hh.Step(1e5, 0.0, 0.1), 0, 0.0)
     trace = hc.simulate_cable(cable, injection, ts, dt=dt, record=[0.3, 0.7])
-    ours = float(hc.conduction_velocity(cable, trace, 0.3, 0.7))
+    ours = float(hc.conduction_velocity(cable, trace, 0.3, 0.7, threshold=0.0))
 
     def neuron_velocity(secondorder):
         V = _run(nrn, refs, dt=dt, tstop=tstop, secondorder=secondorder)
-        arrival = np.asarray(hh.spike_times(ts, V, max_spikes=1))[:, 0]
+        arrival = np.asarray(hh.spike_times(ts, V, 0.0, max_spikes=1))[:, 0]
         return distance / (arrival[1] - arrival[0]) * 1e-3
 
     same_scheme, neuron_default = neuron_velocity(2), neuron_velocity(0)

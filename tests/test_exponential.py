@@ -38,7 +38,7 @@ def errors(reference_dir):
     out = {}
     for name in CASES:
         case = load_reference_case(reference_dir / name)
-        ref = np.asarray(hh.spike_times(case.t, case.V))
+        ref = np.asarray(hh.spike_times(case.t, case.V, 0.0))  # 0 mV crossings
         for dt in (0.025, 0.0125):
             t, V = _run(
                 case.model,
@@ -48,7 +48,7 @@ def errors(reference_dir):
                 float(case.t[-1]),
                 dt,
             )
-            ours = np.asarray(hh.spike_times(t, V))
+            ours = np.asarray(hh.spike_times(t, V, 0.0))
             assert ours.shape == ref.shape, (name, dt)  # the same spike count
             out[name, dt] = float(np.max(np.abs(ours - ref)))
     return out

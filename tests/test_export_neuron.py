@@ -160,8 +160,8 @@ def _hh_jax_trace(model, stimulus, y0=None):
 
 
 def _compare(t, v_nrn, V_jax):
-    s_nrn = np.asarray(hh.spike_times(t, v_nrn))
-    s_jax = np.asarray(hh.spike_times(t, V_jax))
+    s_nrn = np.asarray(hh.spike_times(t, v_nrn, 0.0))  # NEURON's 0 mV convention
+    s_jax = np.asarray(hh.spike_times(t, V_jax, 0.0))
     count = int(np.sum(np.isfinite(s_jax)))
     assert count >= 1, "the stimulus must make the cell spike"
     assert int(np.sum(np.isfinite(s_nrn))) == count

@@ -23,9 +23,15 @@ def test_reference_cases_with_recorded_spikes(reference_dir, name):
     case = load_reference_case(reference_dir / name)
     ts = case.t[::10]  # save only every 0.1 ms; spikes are located within steps
     trace = simulate_fixed(
-        case.model, case.stimulus, ts, dt=0.025, y0=case.y0, max_spikes=32
+        case.model,
+        case.stimulus,
+        ts,
+        dt=0.025,
+        y0=case.y0,
+        max_spikes=32,
+        threshold=0.0,  # the reference's spikes are 0 mV crossings
     )
-    ref = np.asarray(hh.spike_times(case.t, case.V))
+    ref = np.asarray(hh.spike_times(case.t, case.V, threshold=0.0))
     assert int(trace.spike_count) == ref.shape[-1]
     ours = np.asarray(trace.spikes)[: ref.shape[-1]]
     assert np.max(np.abs(ours - ref)) < 2e-3  # measured <= 2e-4 ms

@@ -22,12 +22,12 @@ SCRIPT = textwrap.dedent(
         case = load_reference_case(sys.argv[1] + "/" + name)
         trace = hh.simulate(case.model, case.stimulus, np.float32(case.t))
         V = np.asarray(trace.V, np.float64)
-        ref = np.asarray(hh.spike_times(case.t, case.V))
-        ours = np.asarray(hh.spike_times(case.t, V))
+        ref = np.asarray(hh.spike_times(case.t, case.V, 0.0))  # 0 mV crossings
+        ours = np.asarray(hh.spike_times(case.t, V, 0.0))
         n = min(ref.shape[-1], ours.shape[-1])
         out[name] = dict(
             dtype=str(trace.V.dtype), status=int(trace.status),
-            counts=[int(hh.spike_count(case.V)), int(hh.spike_count(V))],
+            counts=[int(hh.spike_count(case.V, 0.0)), int(hh.spike_count(V, 0.0))],
             error=float(np.nanmax(np.abs(ref[:n] - ours[:n]))) if n else 0.0,
             finite=bool(np.all(np.isfinite(V))),
         )

@@ -1,9 +1,11 @@
 """Propagation measures: arrival times, conduction velocity, initiation site, and
 passive attenuation (length constants).
 
-Arrival times are interpolated threshold crossings (a cubic through the four
-samples around the crossing, differentiable with respect to V), so velocities can
-be differentiated with respect to any cable parameter.
+Arrival times are interpolated threshold crossings (:mod:`hh_jax.spikes`: a cubic
+through the four samples around the crossing, differentiable with respect to V),
+so velocities can be differentiated with respect to any cable parameter. The
+threshold defaults to the package's -20 mV; NEURON's conduction velocities are
+usually measured at 0 mV (pass ``threshold=0.0``).
 """
 
 import jax
@@ -12,77 +14,33 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from ..model import PointNeuron, State
+from ..spikes import THRESHOLD, first_spike_times
 from ._cable import Cable, Position
 from ._solver import CableTrace
 
 UM_PER_MS_TO_M_PER_S = 1e-3
 
 
-def _newton_form(nodes, values):
-    """Coefficients of the cubic through (nodes[..., i], values[..., i]) in
-    Newton's form, ``a0 + a1 (t - x0) + a2 (t - x0)(t - x1) + a3 (...)(t - x2)``."""
-    x = [nodes[..., i] for i in range(4)]
-    d = [values[..., i] for i in range(4)]
-    coefficients = [d[0]]
-    for level in range(1, 4):
-        d = [(d[i + 1] - d[i]) / (x[i + level] - x[i]) for i in range(4 - level)]
-        coefficients.append(d[0])
-    return x, coefficients
-
-
-def _cubic(t, x, a):
-    """Value and slope at `t` of the cubic in Newton form."""
-    u0, u1, u2 = t - x[0], t - x[1], t - x[2]
-    value = a[0] + u0 * (a[1] + u1 * (a[2] + u2 * a[3]))
-    slope = a[1] + a[2] * (u0 + u1) + a[3] * (u1 * u2 + u0 * u2 + u0 * u1)
-    return value, slope
-
-
 def first_crossings(
-    t: Float[ArrayLike, " T"], V: Float[ArrayLike, "*rows T"], threshold: float = 0.0
+    t: Float[ArrayLike, " T"],
+    V: Float[ArrayLike, "*rows T"],
+    threshold: float = THRESHOLD,
 ) -> Float[Array, "*rows"]:
-    """Time (ms) of the first upward crossing of `threshold` (mV) along the last
-    axis of `V` (sampled at `t`, ms; at least 4 samples): the root of the cubic
-    through the four samples around the crossing (Newton from the linear guess),
-    differentiable with respect to V by the implicit-function rule. NaN where V
-    never crosses."""
+    """Time (ms) of the first upward crossing of `threshold` (mV, default -20)
+    along the last axis of `V` (sampled at `t`, ms; at least 4 samples): the first
+    spike time of :func:`hh_jax.spikes.spike_times` (the root of the cubic through
+    the four samples around the crossing), differentiable with respect to V by the
+    implicit-function rule. NaN where V never crosses."""
     t, V = jnp.asarray(t), jnp.asarray(V)
     T = V.shape[-1]
     if T < 4 or t.shape != (T,):
         raise ValueError("`t` (1-D) and `V` need the same number (>= 4) of samples.")
-    return _first_crossings(t, V, threshold)
+    return first_spike_times(t, V, threshold)
 
 
-@jax.jit
-def _first_crossings(t, V, threshold):
-    T = V.shape[-1]
-    up = (V[..., :-1] < threshold) & (V[..., 1:] >= threshold)
-    k = jnp.argmax(up, axis=-1)
-    start = jnp.clip(k - 1, 0, T - 4)
-    window = start[..., None] + jnp.arange(4).reshape((1,) * start.ndim + (4,))
-    nodes = t[window]
-    values = jnp.take_along_axis(V, window, axis=-1) - threshold
-    t_k, t_k1 = t[k], t[k + 1]
-    v_k = jnp.take_along_axis(V, k[..., None], axis=-1)[..., 0] - threshold
-    v_k1 = jnp.take_along_axis(V, k[..., None] + 1, axis=-1)[..., 0] - threshold
-    span = jnp.where(v_k1 == v_k, 1.0, v_k1 - v_k)
-    guess = t_k + (t_k1 - t_k) * jnp.clip(-v_k / span, 0.0, 1.0)
-
-    x_nodes, coefficients = _newton_form(nodes, values)
-
-    def newton(x):
-        value, slope = _cubic(x, x_nodes, coefficients)
-        x = x - value / jnp.where(slope == 0, 1.0, slope)
-        return jnp.clip(x, t_k, t_k1)
-
-    x = jax.lax.stop_gradient(guess)
-    for _ in range(4):
-        x = jax.lax.stop_gradient(newton(x))
-    x = newton(x)  # one step from a constant point: the implicit derivative
-    return jnp.where(jnp.any(up, axis=-1), x, jnp.nan)
-
-
-def arrival_times(trace: CableTrace, threshold: float = 0.0) -> Float[Array, " R"]:
+def arrival_times(
+    trace: CableTrace, threshold: float = THRESHOLD
+) -> Float[Array, " R"]:
     """First upward crossing of `threshold` (mV) at each recorded node, ms
     (NaN where V never crosses); see :func:`first_crossings`."""
     return first_crossings(trace.t, trace.V, threshold)
@@ -104,7 +62,7 @@ def conduction_velocity(
     start: "Position | float",
     stop: "Position | float",
     *,
-    threshold: float = 0.0,
+    threshold: float = THRESHOLD,
 ) -> Float[Array, ""]:
     """Conduction velocity (m/s) between two recorded positions: their path
     distance along the cell (um, between the nodes that represent them) over the
@@ -117,7 +75,7 @@ def conduction_velocity(
 
 
 def initiation_site(
-    cable: Cable, trace: CableTrace, *, threshold: float = 0.0
+    cable: Cable, trace: CableTrace, *, threshold: float = THRESHOLD
 ) -> tuple[int, float]:
     """The recorded node where V first crosses `threshold` (mV), and when (ms):
     ``(node index, time)``. Describe the node with ``cable.layout.describe``.

@@ -10,6 +10,7 @@ from ._common import (
     add_dt_option,
     add_model_options,
     add_precision_options,
+    add_threshold_option,
     squid_parameter_infos,
 )
 
@@ -26,7 +27,7 @@ def add_parser(sub) -> None:
         description="Simulate an unbranched Hodgkin-Huxley cable (or a cell from an "
         "SWC file) from rest at -65 mV, with a brief suprathreshold current at the "
         "x = 0 end, and measure the conduction velocity between x = 0.3 and 0.7 of "
-        "the length (interpolated 0 mV crossings at the nodes there). Writes "
+        "the length (interpolated --threshold crossings at the nodes there). Writes "
         "DIR/cable.json and DIR/cable.png. Units: lengths um, R_a ohm*cm, time ms, "
         "current nA, V mV, temperature degC; membrane parameters as in the rest of "
         "hh-jax (mS/cm^2, mV, uF/cm^2).",
@@ -99,6 +100,7 @@ def add_parser(sub) -> None:
         help="time stepping: staggered Crank-Nicolson (second order, NEURON's "
         "secondorder=2) or backward Euler (first order, NEURON's default)",
     )
+    add_threshold_option(run, extra="; arrival times are its first crossings")
     stim = parser.add_argument_group("stimulus (a current pulse)")
     stim.add_argument(
         "--stim-amp",
@@ -179,7 +181,7 @@ def run(args) -> int:
 
     from .. import cable as hc
     from ..model import HodgkinHuxley
-    from ..spikes import spike_times
+    from ..spikes import first_spike_times
     from ..stimulus import Step
     from ._common import model_overrides
 
@@ -219,9 +221,9 @@ def run(args) -> int:
     V = np.asarray(trace.V)
     ok = bool(trace.ok)
     rows = [trace.nodes.index(n) for n in sites]
-    arrivals = np.asarray(spike_times(trace.t, jnp.asarray(V[rows]), max_spikes=1))[
-        :, 0
-    ]
+    arrivals = np.asarray(
+        first_spike_times(trace.t, jnp.asarray(V[rows]), args.threshold)
+    )
     distance = layout.path_distance(*sites)
     velocity = None
     error = None
@@ -229,7 +231,8 @@ def run(args) -> int:
         error = f"the simulation failed (status {int(trace.status)})"
     elif not np.all(np.isfinite(arrivals)) or arrivals[1] <= arrivals[0]:
         error = (
-            "no action potential travelled from x = 0.3 to x = 0.7 (0 mV crossings: "
+            "no action potential travelled from x = 0.3 to x = 0.7 "
+            f"({args.threshold:g} mV crossings: "
             f"{arrivals.tolist()} ms); raise --stim-amp or --duration"
         )
     else:
@@ -265,6 +268,7 @@ def run(args) -> int:
             "nodes": [layout.describe(n) for n in sites],
             "distance_um": distance,
             "arrival_ms": [float(a) if np.isfinite(a) else None for a in arrivals],
+            "threshold_mV": args.threshold,
         },
         "wall_s": wall,
         "status": "ok" if error is None else "error",

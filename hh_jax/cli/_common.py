@@ -218,3 +218,28 @@ def add_tolerance_options(group, defaults) -> None:
         default=defaults.max_steps,
         help="most solver steps per simulation",
     )
+
+
+def millivolts(text: str) -> float:
+    """argparse type: a finite voltage, mV."""
+    import math
+
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number of mV; got {text}")
+    return value
+
+
+def add_threshold_option(group, default=None, extra: str = "") -> None:
+    """``--threshold MV``: the spike threshold (upward crossings of it are spikes;
+    default :data:`hh_jax.spikes.THRESHOLD`)."""
+    from ..spikes._threshold import THRESHOLD
+
+    group.add_argument(
+        "--threshold",
+        type=millivolts,
+        default=THRESHOLD if default is None else default,
+        metavar="MV",
+        help="spike threshold, mV: spikes are its upward crossings (default: "
+        f"{THRESHOLD:g}, eFEL's; NEURON's reference traces use 0){extra}",
+    )

@@ -4,7 +4,7 @@ data from known parameters and fits them."""
 import argparse
 from pathlib import Path
 
-from ._common import add_precision_options
+from ._common import add_precision_options, millivolts
 
 MODELS = ("auto", "hh", "cortical-rs")  # whole-cell data: "auto" and the candidates
 LOSSES = ("auto", "trace", "subthreshold", "spikes")
@@ -72,7 +72,7 @@ def add_parser(sub) -> None:
     )
     parser.add_argument(
         "--threshold",
-        type=float,
+        type=millivolts,
         default=None,
         metavar="MV",
         help="spike detection threshold, mV (default: eFEL's -20, or lower for "

@@ -11,6 +11,7 @@ from ._common import (
     add_model_options,
     add_precision_options,
     add_stimulus_options,
+    add_threshold_option,
     add_tolerance_options,
     add_y0_option,
     model_overrides,
@@ -95,6 +96,7 @@ def add_parser(sub) -> None:
         help="also d(rheobase)/d(theta) and d(instability current)/d(theta) by "
         "implicit differentiation (model parameters only)",
     )
+    add_threshold_option(what, extra="; of the soft spike count, rate and latency")
     add_stimulus_options(parser)
     time = parser.add_argument_group("time and initial state")
     time.add_argument("--duration", type=float, default=50.0, help="simulated ms")
@@ -173,6 +175,7 @@ def run(args) -> int:
         wrt=args.wrt,
         mode=args.mode,
         y0=y0,
+        threshold=args.threshold,
         **tol,
     )
     print(local.table())
@@ -242,6 +245,7 @@ def run(args) -> int:
             chunk_size=args.chunk_size,
             seed=args.seed,
             y0=y0,
+            threshold=args.threshold,
         )
         print(result.table())
         print(f"global analysis: {result.wall_time_s:.2f} s")

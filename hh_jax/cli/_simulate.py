@@ -9,6 +9,7 @@ from ._common import (
     add_model_options,
     add_precision_options,
     add_stimulus_options,
+    add_threshold_option,
     add_tolerance_options,
     add_y0_option,
     model_overrides,
@@ -58,6 +59,7 @@ def add_parser(sub) -> None:
         help="figure path (default: next to --out, .png)",
     )
     out.add_argument("--no-plot", action="store_true", help="skip the figure")
+    add_threshold_option(out)
     add_precision_options(parser)
 
 
@@ -85,11 +87,11 @@ def run(args) -> int:
     trace = simulate(model, stimulus, ts, y0=y0, currents=True, **options)
     trace.raise_if_failed()
 
-    spikes = np.asarray(spike_times(trace.t, trace.V))
+    spikes = np.asarray(spike_times(trace.t, trace.V, args.threshold))
     spikes = spikes[np.isfinite(spikes)]
     print(f"simulated {duration:g} ms, {int(trace.num_steps)} solver steps")
     print(
-        f"{len(spikes)} spikes (0 mV crossings) at ms: "
+        f"{len(spikes)} spikes ({args.threshold:g} mV crossings) at ms: "
         + ", ".join(f"{s:.4f}" for s in spikes)
     )
 
@@ -121,7 +123,7 @@ def run(args) -> int:
 
         path = args.plot or out.with_suffix(".png")
         title = "Seed experiment: HH neuron, I = 10 uA/cm$^2$" if args.demo else None
-        fig = plot_trace(trace, title=title)
+        fig = plot_trace(trace, title=title, threshold=args.threshold)
         fig.savefig(path, dpi=120)
         print(f"wrote {path}")
     return 0

@@ -10,6 +10,7 @@ from ._common import (
     add_dt_option,
     add_precision_options,
     add_stimulus_options,
+    add_threshold_option,
     model_overrides,
     stimulus_from_args,
 )
@@ -87,7 +88,7 @@ def add_parser(sub) -> None:
         default=argparse.SUPPRESS,
         help=argparse.SUPPRESS,
     )
-    sim.add_argument("--threshold", type=float, default=0.0, help="spike level, mV")
+    add_threshold_option(sim)
     sim.add_argument(
         "--window",
         nargs=2,

@@ -8,10 +8,15 @@ Traces are ``t`` (ms) and ``V`` (mV) with any leading batch axes, ``(..., T)``;
   the same numbers as eFEL 5.7 computes with ``interp_step`` equal to the sampling
   interval; :func:`resample` first reproduces eFEL's default 0.1 ms resampling.
   eFEL's ``None`` is NaN here. See :func:`efel_names` and :func:`compute`.
-- Differentiable surrogates (``soft_spike_count``, ``soft_spike_times``, ...) and
+- Differentiable surrogates (``soft_spike_count``, ``soft_spike_times``, ...; those
+  of :mod:`hh_jax.spikes`) and
   spike-train losses (``spike_time_loss``, ``van_rossum_loss``) for fitting.
 """
 
+from ..spikes import soft_isi_values as soft_isi_values
+from ..spikes import soft_spike_count as soft_spike_count
+from ..spikes import soft_spike_times as soft_spike_times
+from ..spikes import soft_time_to_first_spike as soft_time_to_first_spike
 from ._compute import compute as compute
 from ._compute import efel_names as efel_names
 from ._compute import feature_units as feature_units
@@ -20,10 +25,6 @@ from ._losses import spike_time_loss as spike_time_loss
 from ._losses import van_rossum_loss as van_rossum_loss
 from ._resample import efel_grid as efel_grid
 from ._resample import resample as resample
-from ._soft import soft_isi_values as soft_isi_values
-from ._soft import soft_spike_count as soft_spike_count
-from ._soft import soft_spike_times as soft_spike_times
-from ._soft import soft_time_to_first_spike as soft_time_to_first_spike
 from ._spike_event import ISI_values as ISI_values
 from ._spike_event import Spikecount as Spikecount
 from ._spike_event import all_ISI_values as all_ISI_values

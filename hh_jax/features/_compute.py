@@ -9,11 +9,11 @@ from collections.abc import Sequence
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Real
 
+from ..spikes._soft import SHARPNESS, soft_count_and_times
 from ._api import run_all
 from ._common import THRESHOLD, as_trace, resolve_max_spikes
 from ._engine import REGISTRY, spike_counts
 from ._resample import resample
-from ._soft import SHARPNESS, soft_count_and_times
 
 _SOFT_UNITS = {
     "soft_spike_count": "1",

@@ -6,7 +6,8 @@ mV, dV/dt in mV/ms, t in ms), computed with O(T) scans so that it works under
 (``SpikeEvent::peak_indices``, ``SpikeShape::min_AHP_indices``,
 ``SpikeShape::AP_begin_indices``):
 
-- peaks: the k-th upward crossing of the threshold (``V[i-1] < thr < V[i]``) is
+- peaks: the k-th upward crossing of the threshold (``V[i-1] < thr < V[i]``, the
+  strict form of :func:`hh_jax.spikes.upward_crossings`) is
   paired with the k-th downward crossing after the first upward one; the peak is
   the first maximum of ``V`` on ``[up, down]``. A spike that never comes back
   below threshold is not a spike.
@@ -28,6 +29,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
+
+from ..spikes import downward_crossings, upward_crossings
 
 
 class Landmarks(NamedTuple):
@@ -95,10 +98,10 @@ def _peaks(t, V, threshold, stim_start, stim_end, P):
     """All peaks as eFEL pairs crossings; the first `P` as a list."""
     T = V.shape[0]
     idx = jnp.arange(T)
-    above, below = V > threshold, V < threshold
+    # eFEL's strict crossings, indexed by the sample after the crossing.
     no = jnp.zeros((1,), bool)
-    up = jnp.concatenate([no, below[:-1] & above[1:]])
-    down = jnp.concatenate([no, above[:-1] & below[1:]])
+    up = jnp.concatenate([no, upward_crossings(V, threshold, strict=True)])
+    down = jnp.concatenate([no, downward_crossings(V, threshold, strict=True)])
     first_up = jnp.argmax(up)  # 0 when there is none; then nothing pairs anyway
     down = down & (idx > first_up)
     up_at = _positions_by_rank(up)

@@ -94,9 +94,11 @@ def spike_count(t: _T, V: _V, *, threshold: float = THRESHOLD) -> Int[Array, "*b
     """eFEL ``spike_count``: the number of spikes in the whole trace.
 
     A spike is an upward crossing of `threshold` (mV; eFEL's ``Threshold``, default
-    -20) that is followed by a downward one; see :func:`peak_time`. Unlike
-    :func:`hh_jax.spike_count`, a spike still above threshold at the end of the
-    trace is not counted. Not differentiable (an integer); see
+    -20 like every spike threshold of hh_jax) that is followed by a downward one;
+    see :func:`peak_time`. The crossings are those of :func:`hh_jax.spike_count`
+    (:func:`hh_jax.spikes.upward_crossings`, in eFEL's strict form), so the two
+    counts agree, except that a spike still above threshold at the end of the
+    trace is not counted here. Not differentiable (an integer); see
     :func:`soft_spike_count`.
     """
     return run("spike_count", t, V, threshold=threshold)

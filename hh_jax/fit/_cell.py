@@ -29,7 +29,7 @@ import numpy as np
 from .._tables import Column, format_table, write_json
 from ..io import Recording, Sweep
 from ..model import PointNeuron
-from ..spikes import detection_threshold
+from ..spikes import THRESHOLD, detection_threshold
 from ._global import GlobalResult, GlobalSearch
 from ._passive import PassiveEstimate, estimate_passive
 from ._population import PopulationEvaluator, TrainingWindow
@@ -426,7 +426,7 @@ def fit_cell(
     threshold = settings.threshold
     if threshold is None:
         threshold = detection_threshold([(s.t, s.V) for s in sweeps])
-        if threshold != -20.0:
+        if threshold != THRESHOLD:
             notes.append(
                 f"the recorded spikes are small: spike threshold {threshold:g} mV "
                 "(not eFEL's -20 mV)"

@@ -45,12 +45,13 @@ def default_losses(
     """Trace MSE (1 mV scale) plus subthreshold statistics; for spiking data (a
     crossing of `threshold`, mV, default eFEL's -20) the spike-timing terms of
     :func:`spike_losses` as well."""
-    from ._spike_losses import SPIKE_THRESHOLD, spike_losses
+    from ..spikes import THRESHOLD, spike_count
+    from ._spike_losses import recorded_voltage, spike_losses
 
-    threshold = SPIKE_THRESHOLD if threshold is None else float(threshold)
-    V = np.asarray(data.V)
-    up = (V[:, :-1] < threshold) & (V[:, 1:] >= threshold)
-    spiking = bool(np.any(up & np.asarray(data.mask[:, 1:])))
+    threshold = THRESHOLD if threshold is None else float(threshold)
+    spiking = bool(
+        np.any(np.asarray(spike_count(recorded_voltage(data), threshold)) > 0)
+    )
     losses: tuple[AbstractLoss, ...] = (TraceMSE(), SubthresholdStats(weight=1.0))
     return losses + (spike_losses(data, threshold=threshold) if spiking else ())
 

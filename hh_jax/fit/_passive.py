@@ -15,10 +15,11 @@ import numpy as np
 from scipy.optimize import curve_fit
 
 from ..io import Sweep
+from ..spikes import THRESHOLD
 from ._protocol import Segment, step_protocol
 
 _BASELINE_SPAN = 100.0  # ms of pre-step baseline averaged for the resting potential
-_SPIKE_LEVEL = -20.0  # mV: a baseline crossing this holds a spike and is not rest
+_SPIKE_LEVEL = THRESHOLD  # mV: a baseline above this holds a spike, is not rest
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Spike-based loss terms, built on the differentiable surrogates of
-:mod:`hh_jax.features`: they stay smooth when spikes are misaligned or missing, the
+:mod:`hh_jax.spikes`: they stay smooth when spikes are misaligned or missing, the
 situation in which the trace MSE is flat or multi-modal."""
 
 from typing import ClassVar
@@ -7,11 +7,15 @@ from typing import ClassVar
 import equinox as eqx
 import jax.numpy as jnp
 
-from ..features import soft_spike_count, soft_spike_times
-from ..spikes import EFEL_THRESHOLD
+from ..spikes import THRESHOLD, soft_spike_count, soft_spike_times, spike_count
 from ._losses import AbstractLoss
 
-SPIKE_THRESHOLD = EFEL_THRESHOLD  # mV: eFEL's -20 mV, which sees small spikes too
+SPIKE_THRESHOLD = THRESHOLD  # mV (hh_jax.spikes.THRESHOLD: eFEL's -20 mV)
+
+
+def recorded_voltage(data):
+    """The recorded voltage (mV) of each sweep, its padding below any threshold."""
+    return jnp.where(data.mask, data.V, -jnp.inf)
 
 
 def _recorded_end(data):
@@ -28,7 +32,7 @@ def _padding_below(V, data):
 class SpikeTiming(AbstractLoss):
     """Matched spike times, model minus data (ms / `scale`), the k-th crossing of
     `threshold` (mV) against the k-th; a missing spike counts at the sweep's end
-    and moves in continuously as it appears (:func:`hh_jax.features.soft_spike_times`).
+    and moves in continuously as it appears (:func:`hh_jax.spikes.soft_spike_times`).
     `max_spikes` slots per sweep (static)."""
 
     max_spikes: int = eqx.field(static=True)
@@ -92,9 +96,8 @@ def spike_losses(
     if max_spikes is None:
         if data is None:
             raise ValueError("give `data` or `max_spikes`.")
-        V = jnp.where(data.mask, data.V, -jnp.inf)
-        up = (V[:, :-1] < threshold) & (V[:, 1:] >= threshold)
-        max_spikes = 2 * int(jnp.max(jnp.sum(up, axis=1))) + 2
+        counts = spike_count(recorded_voltage(data), threshold)
+        max_spikes = 2 * int(jnp.max(counts)) + 2
     return (
         SpikeTiming(max_spikes=max_spikes, threshold=threshold),
         SpikeCount(threshold=threshold),

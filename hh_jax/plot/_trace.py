@@ -3,13 +3,14 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..spikes import spike_times
+from ..spikes import THRESHOLD, spike_times
 from ..trace import Trace
 from ._style import CURRENT_COLOURS, GATE_COLOURS, VOLTAGE_COLOUR, colour, tidy
 
 
-def plot_trace(trace: Trace, *, title: str | None = None, threshold: float = 0.0):
-    """Stacked panels sharing the time axis (ms): V (mV) with spike times marked,
+def plot_trace(trace: Trace, *, title: str | None = None, threshold: float = THRESHOLD):
+    """Stacked panels sharing the time axis (ms): V (mV) with spike times (upward
+    crossings of `threshold`, mV) marked,
     the gating variables, the channel currents (uA/cm^2; shown when the trace has
     them: ``simulate(..., currents=True)``) and the applied current.
 

@@ -15,9 +15,12 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from ..features import AP_amplitude, soft_spike_count, soft_time_to_first_spike
+from ..features import AP_amplitude
 from ..initial_state import resolve_y0
 from ..model import PointNeuron
+from ..spikes import SHARPNESS as SHARPNESS  # 1/mV, the soft count's default
+from ..spikes import THRESHOLD as THRESHOLD  # mV, the spike threshold
+from ..spikes import soft_spike_count, soft_time_to_first_spike
 from ..stimulus import (
     AbstractStimulus,
     Constant,
@@ -27,9 +30,6 @@ from ..stimulus import (
     StimulusSum,
 )
 from ..trace import Trace
-
-THRESHOLD = -20.0  # mV: eFEL's spike threshold, used by the soft count and times
-SHARPNESS = 0.5  # 1/mV: the soft count's default (hh_jax.features)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,13 +50,13 @@ OUTPUTS = {
         OutputInfo(
             "spike_count",
             "1",
-            "soft spike count in the window (hh_jax.features.soft_spike_count)",
+            "soft spike count in the window (hh_jax.spikes.soft_spike_count)",
         ),
         OutputInfo(
             "latency",
             "ms",
             "soft first-spike latency after the window start "
-            "(hh_jax.features.soft_time_to_first_spike; the window length if none)",
+            "(hh_jax.spikes.soft_time_to_first_spike; the window length if none)",
         ),
         OutputInfo("rate", "Hz", "soft spike count divided by the window length"),
         OutputInfo(

@@ -10,7 +10,8 @@ each step, so edges are exact. Each step
   derivative at the new point),
 - writes the save times inside it by cubic Hermite interpolation of the step's
   end values and derivatives (value and dV/dt),
-- locates an upward threshold crossing of V inside it (the same interpolant), and
+- locates an upward threshold crossing of V inside it (the same interpolant, by
+  :func:`hh_jax.spikes.step_crossing`), and
 - with an embedded pair, estimates its local error (a per-lane maximum is kept,
   so that lanes the step was too long for can be detected).
 """
@@ -21,7 +22,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._events import hermite_root
+from ..spikes import step_crossing
 from ._grid import StepGrid
 from ._lanes import Lanes, hermite
 from ._step import current, inside, rk_step
@@ -63,11 +64,10 @@ def chunk_function(
         )
         out = (saved, jnp.stack([r[1] for r in rows]))
         if options.spikes:
-            V0, V1 = y[0], y_new[0]
-            th_ = options.threshold
-            crossed = (V0 < th_) & (V1 >= th_) & (hk > 0)
-            s = hermite_root(V0, V1, hk * f[0], hk * f_end[0], th_)
-            out = out + (jnp.where(crossed, t + hk * s, jnp.nan),)
+            crossed, s = step_crossing(
+                y[0], y_new[0], f[0], f_end[0], hk, options.threshold
+            )
+            out = out + (jnp.where(crossed & (hk > 0), t + hk * s, jnp.nan),)
         worst = jnp.maximum(worst, jnp.where(jnp.isnan(error), jnp.inf, error))
         return (y_new, f_next, worst), out
 

@@ -12,6 +12,7 @@ import numpy as np
 from ..batching import check_chunk_size, map_chunks
 from ..initial_state import DEFAULT_Y0, InitialState, check_y0, renamed_y0
 from ..model import PointNeuron, State
+from ..spikes import THRESHOLD
 from ..stimulus import AbstractStimulus, as_stimulus
 from . import _storage as storage
 from ._chunk import ChunkSettings, dispatch_chunk, neuron_mesh, padded_length
@@ -163,7 +164,7 @@ def run_sweep(
     dt: float = 0.05,
     chunk_size: int = 4096,
     max_spikes: int | None = None,
-    threshold: float = 0.0,
+    threshold: float = THRESHOLD,
     window: tuple[float, float] | None = None,
     y0: InitialState = DEFAULT_Y0["simulate"],
     save_spikes: bool = False,
@@ -194,7 +195,7 @@ def run_sweep(
     - `chunk_size`: parameter sets per chunk file and per compiled call (one
       compilation for all chunks); padded inside to a multiple of the devices.
     - `max_spikes`: spike-time slots per neuron (default: room for 500 Hz).
-    - `threshold`: spike detection threshold, mV.
+    - `threshold`: spike detection threshold, mV (default -20).
     - `window`: (start, stop) ms for rate and latency; default: where the stimulus
       is nonzero (:func:`stimulus_window`).
     - `y0`: initial state, ``"steady"`` (default: V = -65 mV, gates at steady

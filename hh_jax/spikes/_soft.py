@@ -1,4 +1,6 @@
-"""Differentiable surrogates of the spike-count and spike-time features.
+"""Differentiable (soft) spike count and spike times: surrogates of
+:func:`hh_jax.spikes.spike_count` and :func:`hh_jax.spikes.spike_times` for
+gradient-based fitting and sensitivities (also in :mod:`hh_jax.features`).
 
 All are built on one quantity, the *soft cumulative spike count*
 
@@ -46,8 +48,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Real
 
-from ._common import THRESHOLD, as_trace, batched, per_trace, resolve_max_spikes
-from ._engine import spike_counts
+from .._traces import as_trace, batched, per_trace, resolve_max_spikes
+from ._crossings import spike_count
+from ._threshold import THRESHOLD, check_threshold
 
 SHARPNESS = 0.5  # 1/mV
 
@@ -112,6 +115,7 @@ def soft_count_and_times(
 ) -> dict[str, Array]:
     """``{"count": (...,), "times": (..., K)}`` for checked `t`, `V` (see
     :func:`as_trace`); `start`/`end` ``None`` mean the whole trace."""
+    check_threshold(threshold)
     start, end = _window(t, start, end)
     scalars = {
         "threshold": threshold,
@@ -135,10 +139,12 @@ def soft_spike_count(
     ``sigmoid(sharpness (V - threshold))`` over the sample pairs within
     ``[start, end]`` (ms; default: the whole trace).
 
-    Tends to eFEL's ``spike_count`` (for `start`/`end`: ``spike_count_stimint``,
-    counting crossings rather than peaks in the window) as `sharpness` (1/mV)
-    grows; see the module docs for the tolerance. A spike still above threshold at
-    the end of the window counts here but not in eFEL.
+    Tends to :func:`hh_jax.spikes.spike_count` (the upward crossings of
+    `threshold`, mV) of the window as `sharpness` (1/mV) grows, and so to eFEL's
+    ``spike_count`` (for `start`/`end`: ``spike_count_stimint``, counting
+    crossings rather than peaks in the window); see the module docs for the
+    tolerance. A spike still above threshold at the end of the window counts
+    here, as in :func:`hh_jax.spike_count`, but not in eFEL.
     """
     t, V = as_trace(t, V)
     return soft_count_and_times(
@@ -162,11 +168,12 @@ def soft_spike_times(
     ``[start, end]`` (ms, default the whole trace), ``C`` being the soft
     cumulative count (module docs). It equals the k-th crossing time of
     `threshold` (mV) for clean spikes as `sharpness` grows, and `end` for spikes
-    that are missing. Never NaN. `max_spikes` defaults to eFEL's spike count
-    rounded up to a power of two (pass it under ``jit``).
+    that are missing. Never NaN. `max_spikes` defaults to the spike count
+    (:func:`hh_jax.spikes.spike_count`) rounded up to a power of two (pass it
+    under ``jit``).
     """
     t, V = as_trace(t, V)
-    max_spikes = resolve_max_spikes(max_spikes, lambda: spike_counts(t, V, threshold))
+    max_spikes = resolve_max_spikes(max_spikes, lambda: spike_count(V, threshold))
     return soft_count_and_times(
         t,
         V,
@@ -225,7 +232,7 @@ def soft_isi_values(
     spikes it is 0.
     """
     t, V = as_trace(t, V)
-    max_spikes = resolve_max_spikes(max_spikes, lambda: spike_counts(t, V, threshold))
+    max_spikes = resolve_max_spikes(max_spikes, lambda: spike_count(V, threshold))
     times = soft_spike_times(
         t,
         V,
