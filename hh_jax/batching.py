@@ -22,9 +22,11 @@ import jax.numpy as jnp
 import numpy as np
 
 # Lanes per call of a vectorised solver on a CPU, by bytes per number. Measured on
-# W(1e4) (docs/performance.md): chunks of ~1000 float64 lanes keep a Tsit5 step's
-# stages in the per-core cache and ran ~2x faster than 4096 lanes or all at once.
-CPU_LANES = {8: 1024, 4: 2048}
+# W(1e4), simulate_batch defaults, 2-core CPU, 2026-12-03 (best of 2 after
+# compiling, load ~1.5): float64 3.6-3.9 s in chunks of 1000, 3.9-4.5 s all at
+# once, 7.9 s in the former default chunks of 4096 (padded to 12288); float32
+# 1.9 s all at once, 2.2 s in chunks of 3334, 2.3-2.8 s in chunks of 2000.
+CPU_LANES = {8: 1024, 4: 16384}
 
 
 def auto_chunk_size(total: int, dtype) -> int:

@@ -189,7 +189,8 @@ def test_auto_chunk_size_on_cpu_balances_chunks_of_about_the_cache_size():
     if jax.default_backend() != "cpu":
         pytest.skip("the CPU chunk rule")
     assert check_chunk_size("auto", 10_000, jnp.float64) == 1000  # 10 full chunks
-    assert check_chunk_size("auto", 10_000, jnp.float32) == 2000
+    assert check_chunk_size("auto", 10_000, jnp.float32) == 10_000
+    assert check_chunk_size("auto", 20_000, jnp.float32) == 10_000
     assert check_chunk_size("auto", 300, jnp.float64) == 300
     assert check_chunk_size("auto", 1025, jnp.float64) == 513  # not 1024 + 1
     with pytest.raises(ValueError, match="chunk_size"):
