@@ -38,12 +38,12 @@ SCRIPT = textwrap.dedent(
 )
 
 # All nine cases, measured 2026-12-03 on the project's 2-core CPU machine (largest
-# spike-time error against NEURON, ms): seed_I10 ?, step_2 (no spikes), step_5 5.7e-6,
-# step_6.5 6.4e-4, step_10 1.4e-4, step_20 5.7e-5, step_50 2.5e-5,
-# step_10_T18.5 5.3e-5, pulse_train 3.2e-4. The test runs four of them (each
-# case compiles anew, ~8 s): the worst (step_6.5, near threshold), the explicit
-# non-rest start (seed_I10), the warm one (step_10_T18.5) and the hyperpolarising
-# pulses (pulse_train).
+# spike-time error against NEURON, ms): seed_I10 2.3e-5, step_2 (no spikes),
+# step_5 5.7e-6, step_6.5 6.4e-4, step_10 1.4e-4, step_20 5.7e-5, step_50 2.5e-5,
+# step_10_T18.5 5.3e-5, pulse_train 3.2e-4 (counts exact in all nine). The test
+# runs four of them (each case compiles anew, ~7 s): the worst (step_6.5, near
+# threshold), the explicit non-rest start (seed_I10), the warm one
+# (step_10_T18.5) and the hyperpolarising pulses (pulse_train).
 CASES = ["seed_I10", "step_6.5", "step_10_T18.5", "pulse_train"]
 # 5x the worst measured error: float32 rounding differs between CPUs.
 SPIKE_TOL = 3e-3  # ms
