@@ -150,6 +150,7 @@ def simulate_fixed(
     )
     grid = fast.host_grid(settings, ts_np, stimulus, 1)
     state = as_state(model, y0)
+    model.check_state(state)  # concrete values only: NaN V or a gate outside [0, 1]
     batch = jnp.broadcast_shapes(
         *(jnp.shape(x) for x in jax.tree.leaves((model, state)))
     )

@@ -16,7 +16,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, ArrayLike, Float
 
-from ._checks import check_increasing, concrete
+from ._checks import check_increasing, check_one_neuron, concrete
 from .model import PointNeuron, State, as_state, steady_state
 from .stimulus import AbstractStimulus, as_stimulus
 from .trace import Trace, status_from_flags
@@ -78,15 +78,15 @@ def stable_step_bound(model: PointNeuron, state: State) -> Array:
 
 
 def _as_times(ts) -> Float[Array, " T"]:
-    check_increasing("ts", ts, "ms")
     ts = jnp.asarray(ts)
-    if not jnp.issubdtype(ts.dtype, jnp.floating):
-        ts = ts.astype(jnp.result_type(float))
     if ts.ndim != 1 or ts.shape[0] < 2:
         raise ValueError(
             f"`ts` must be a 1-D array of at least two save times in ms; got shape "
             f"{ts.shape}."
         )
+    check_increasing("ts", ts, "ms")
+    if not jnp.issubdtype(ts.dtype, jnp.floating):
+        ts = ts.astype(jnp.result_type(float))
     return ts
 
 
@@ -193,6 +193,7 @@ def simulate(
     ts = _as_times(ts)
     if y0 is not None:
         y0 = as_state(model, y0)
+    check_one_neuron(model, stimulus, ts[0], y0)
     if throw:
         model.check_values()
         if y0 is not None:

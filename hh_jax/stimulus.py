@@ -25,6 +25,18 @@ from ._parameter import as_float_array
 _UNIT = "uA/cm^2"
 
 
+def _check_batch_shapes(**fields) -> None:
+    """Raise if the fields' shapes (a batch of stimuli) do not broadcast."""
+    shapes = {name: np.shape(value) for name, value in fields.items()}
+    try:
+        np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        listed = ", ".join(f"`{n}` {s}" for n, s in shapes.items())
+        raise ValueError(
+            f"a batch of stimuli needs fields of one batch shape; got {listed}."
+        ) from None
+
+
 def _check_interval(name_start, start, name_stop, stop) -> None:
     check_finite(name_start, start, "ms")
     s, e = concrete(start), concrete(stop)
@@ -85,6 +97,7 @@ class Step(AbstractStimulus):
     stop: Float[Array, ""] = eqx.field(converter=as_float_array, default=math.inf)
 
     def __check_init__(self):
+        _check_batch_shapes(amplitude=self.amplitude, start=self.start, stop=self.stop)
         check_finite("amplitude", self.amplitude, _UNIT)
         _check_interval("start", self.start, "stop", self.stop)
 
