@@ -61,3 +61,32 @@ def check_increasing(name: str, value, unit: str, *, strict: bool = True) -> Non
             f"`{name}` must be {word} (times in {unit}); entry {k + 1} "
             f"({arr[..., k + 1].ravel()[0]!r}) follows {arr[..., k].ravel()[0]!r}."
         )
+
+
+_BATCH_HINT = (
+    "hh_jax.simulate runs one neuron; for a batch use hh_jax.simulate_batch or "
+    "jax.vmap(hh_jax.simulate)."
+)
+
+
+def check_one_neuron(model, stimulus, t0, y0) -> None:
+    """Raise if a model parameter, the stimulus current or the initial state
+    `y0` is batched (has a shape) where one neuron is simulated. Shapes are known
+    under ``jit`` too; under ``vmap`` each member is a single neuron."""
+    for name, value in model.parameters().items():
+        if np.ndim(value) != 0:
+            raise ValueError(
+                f"`model` parameter `{name}` has shape {np.shape(value)}: {_BATCH_HINT}"
+            )
+    shape = jax.eval_shape(lambda s, t: s(t), stimulus, t0).shape
+    if shape != ():
+        raise ValueError(
+            f"the `stimulus` current (uA/cm^2) has shape {shape}: {_BATCH_HINT}"
+        )
+    if y0 is not None:
+        for name, value in (("V", y0.V), *y0.gates.items()):
+            if np.ndim(value) != 0:
+                raise ValueError(
+                    f"`y0` must hold one neuron's state (V in mV and each gate "
+                    f"a scalar); `{name}` has shape {np.shape(value)}: {_BATCH_HINT}"
+                )

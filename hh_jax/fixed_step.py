@@ -157,6 +157,9 @@ def simulate_fixed(
     )
     grid = fast.host_grid(settings, ts_np, stimulus, 1)
     state = resolve_y0(model, y0, throw=False)
+    if not (y0 is None or isinstance(y0, str)):
+        # concrete values only: NaN V or a gate outside [0, 1]
+        model.check_state(state)
     batch = jnp.broadcast_shapes(
         *(jnp.shape(x) for x in jax.tree.leaves((model, state)))
     )

@@ -17,7 +17,7 @@ import optimistix as optx
 from jaxtyping import Array, ArrayLike, Float
 
 from . import tolerances
-from ._checks import check_increasing, concrete
+from ._checks import check_increasing, check_one_neuron, concrete
 from .initial_state import STEADY_V, InitialState, check_y0, resolve_y0
 from .model import PointNeuron, State, steady_state
 from .stimulus import AbstractStimulus, as_stimulus
@@ -80,15 +80,15 @@ def stable_step_bound(model: PointNeuron, state: State) -> Array:
 
 
 def _as_times(ts) -> Float[Array, " T"]:
-    check_increasing("ts", ts, "ms")
     ts = jnp.asarray(ts)
-    if not jnp.issubdtype(ts.dtype, jnp.floating):
-        ts = ts.astype(jnp.result_type(float))
     if ts.ndim != 1 or ts.shape[0] < 2:
         raise ValueError(
             f"`ts` must be a 1-D array of at least two save times in ms; got shape "
             f"{ts.shape}."
         )
+    check_increasing("ts", ts, "ms")
+    if not jnp.issubdtype(ts.dtype, jnp.floating):
+        ts = ts.astype(jnp.result_type(float))
     return ts
 
 
@@ -202,6 +202,7 @@ def simulate(
         y0 = None if y0 in (None, "steady") else y0
     else:
         y0 = resolve_y0(model, y0)
+    check_one_neuron(model, stimulus, ts[0], None if isinstance(y0, str) else y0)
     if throw:
         model.check_values()
         if isinstance(y0, State):

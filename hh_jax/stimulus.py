@@ -38,6 +38,18 @@ def _edge(doc: str, default=_MISSING, unit: str = "ms"):
     return parameter(default, unit=unit, doc=doc, discontinuity=True)
 
 
+def _check_batch_shapes(**fields) -> None:
+    """Raise if the fields' shapes (a batch of stimuli) do not broadcast."""
+    shapes = {name: np.shape(value) for name, value in fields.items()}
+    try:
+        np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        listed = ", ".join(f"`{n}` {s}" for n, s in shapes.items())
+        raise ValueError(
+            f"a batch of stimuli needs fields of one batch shape; got {listed}."
+        ) from None
+
+
 def _check_interval(name_start, start, name_stop, stop) -> None:
     check_finite(name_start, start, "ms")
     s, e = concrete(start), concrete(stop)
@@ -98,6 +110,7 @@ class Step(AbstractStimulus):
     stop: Float[Array, ""] = _edge("step end", math.inf)
 
     def __check_init__(self):
+        _check_batch_shapes(amplitude=self.amplitude, start=self.start, stop=self.stop)
         check_finite("amplitude", self.amplitude, _UNIT)
         _check_interval("start", self.start, "stop", self.stop)
 

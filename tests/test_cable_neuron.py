@@ -225,8 +225,8 @@ def test_unbranched_hh_axon_matches_neuron_step_for_step(nrn):
         method="backward_euler",
     )
     assert hh.spike_count(trace.V[-1]) == 1  # the spike reached the far end
-    # Measured 2.9e-11 mV: the same equations.
-    np.testing.assert_allclose(np.asarray(trace.V), V_nrn, rtol=0, atol=1e-9)
+    # Measured 2.9e-11 mV: the same equations; 5x.
+    np.testing.assert_allclose(np.asarray(trace.V), V_nrn, rtol=0, atol=1.5e-10)
 
 
 @pytest.fixture(scope="module")
@@ -288,9 +288,9 @@ def test_branched_cell_matches_neuron_same_scheme(nrn, branched):
     assert np.sum(np.isfinite(spikes), axis=1).tolist() == [1, 3, 0]
     spikes_nrn = np.asarray(hh.spike_times(ts, V_nrn, 0.0, max_spikes=4))
     # Measured 1.3e-5 mV and 3.5e-8 ms (NEURON's 3-D points are float32: areas
-    # differ by 1.5e-7 relative).
-    np.testing.assert_allclose(V, V_nrn, rtol=0, atol=1e-3)
-    np.testing.assert_allclose(spikes, spikes_nrn, rtol=0, atol=1e-5)
+    # differ by 1.5e-7 relative); 4-6x.
+    np.testing.assert_allclose(V, V_nrn, rtol=0, atol=5e-5)
+    np.testing.assert_allclose(spikes, spikes_nrn, rtol=0, atol=2e-7)
 
 
 def test_branched_cell_against_neuron_cvode(nrn, branched):
@@ -305,8 +305,8 @@ def test_branched_cell_against_neuron_cvode(nrn, branched):
     spikes = np.asarray(hh.spike_times(ts, V, 0.0, max_spikes=4))
     spikes_nrn = np.asarray(hh.spike_times(ts, V_nrn, 0.0, max_spikes=4))
     # Measured: spike times 1.0e-3 ms; V at the soma 0.027 mV and the dendrite
-    # 4.6e-4 mV (in the axon 0.53 mV, on upstrokes of ~500 mV/ms).
-    np.testing.assert_allclose(spikes, spikes_nrn, rtol=0, atol=0.02)
+    # 4.6e-4 mV (in the axon 0.53 mV, on upstrokes of ~500 mV/ms); 4-5x.
+    np.testing.assert_allclose(spikes, spikes_nrn, rtol=0, atol=5e-3)
     assert np.max(np.abs(V - V_nrn)[[0, 2]]) < 0.1
 
 
@@ -343,7 +343,8 @@ def test_squid_axon_conduction_velocity_matches_neuron(nrn):
     same_scheme, neuron_default = neuron_velocity(2), neuron_velocity(0)
     # Measured: ours 18.7246 m/s; NEURON Crank-Nicolson (secondorder 2) the same to
     # 2e-15 relative; NEURON's default backward Euler 18.6596 (0.35 % lower: its
-    # first-order time error at dt 0.005 ms).
-    assert ours == pytest.approx(same_scheme, rel=1e-8)
+    # first-order time error at dt 0.005 ms). The same scheme to 1e-12 (rounding
+    # in the crossing interpolation; the contract is far looser).
+    assert ours == pytest.approx(same_scheme, rel=1e-12)
     assert ours == pytest.approx(neuron_default, rel=5e-3)
     assert 18.5 < ours < 18.9

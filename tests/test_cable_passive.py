@@ -85,8 +85,8 @@ def finite_run():
 def test_finite_sealed_cable_steady_state(finite_run):
     ts, X, V = finite_run
     exact = V_INF * np.cosh(2.0 - X) / np.sinh(2.0)
-    # Measured 9.6e-7 (20 tau after the step; the slowest mode is then 2e-9).
-    assert _relative_error(V[:, -1], exact, X, 2.0) < 1e-5
+    # Measured 9.6e-7 (20 tau after the step; the slowest mode is then 2e-9); 5x.
+    assert _relative_error(V[:, -1], exact, X, 2.0) < 5e-6
 
 
 def test_finite_sealed_cable_transient(finite_run):

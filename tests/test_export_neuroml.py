@@ -61,8 +61,9 @@ def test_imported_squid_rates_match_handwritten(squid, temperature):
     for g in ("m", "h", "n"):
         for part in ("alpha", "beta"):
             a, b = getattr(mine[g], part), getattr(ref[g], part)
-            # the issue's 1e-9; measured 5.7e-15 relative (the squid rates' ulps)
-            np.testing.assert_allclose(a, b, rtol=1e-9, atol=0, err_msg=f"{part}_{g}")
+            # the issue asks 1e-9; measured 5.7e-15 relative (the squid rates'
+            # ulps), held to 5x
+            np.testing.assert_allclose(a, b, rtol=3e-14, atol=0, err_msg=f"{part}_{g}")
     gates = {"m": 0.3 + 0 * V, "h": 0.6 + 0 * V, "n": 0.4 + 0 * V}
     np.testing.assert_allclose(
         Na.current(V, gates),
@@ -78,8 +79,8 @@ def test_imported_squid_simulates(squid):
     ref = hh.HodgkinHuxley()
     trace = hh.simulate(model, STEP, TS, rtol=1e-10, atol=1e-10)
     expected = hh.simulate(ref, STEP, TS, rtol=1e-10, atol=1e-10)
-    # measured 3.0e-12 mV: the same solver on rates equal to 6e-15
-    np.testing.assert_allclose(trace.V, expected.V, rtol=0, atol=1e-9)
+    # measured 3.0e-12 mV: the same solver on rates equal to 6e-15; 5x
+    np.testing.assert_allclose(trace.V, expected.V, rtol=0, atol=1.5e-11)
 
 
 def test_imported_squid_differentiates_and_batches(squid):
@@ -92,7 +93,8 @@ def test_imported_squid_differentiates_and_batches(squid):
 
     grad = jax.grad(rest)(jnp.asarray(36.0), model, "g_k")
     grad_ref = jax.grad(rest)(jnp.asarray(36.0), ref, "g_K")
-    np.testing.assert_allclose(grad, grad_ref, rtol=1e-10)  # measured 7.8e-16
+    # measured 7.8e-16 (3.5 ulp); held to ~10 ulp
+    np.testing.assert_allclose(grad, grad_ref, rtol=2e-15)
     batch = model.replace(g_na=jnp.array([100.0, 120.0]), shift_m=jnp.array([0.0, 2.0]))
     V = jnp.full(2, -50.0)
     current = batch.membrane_current(hh.steady_state(batch, V))  # broadcast batch
@@ -237,8 +239,9 @@ def test_round_trip_same_traces(tmp_path, name):
     a = hh.simulate_fixed(model, stim, TS, dt=0.01)
     b = hh.simulate_fixed(cell.model, stim, TS, dt=0.01)
     assert bool(jnp.all(jnp.isfinite(a.V))) and int(hh.spike_count(a.V)) >= 2
-    # measured <= 1e-13 mV; 1.1e-11 mV for the adapting-pyramidal cell (Ca pool)
-    np.testing.assert_allclose(b.V, a.V, rtol=0, atol=1e-9)
+    # measured <= 1e-13 mV; 1.1e-11 mV for the adapting-pyramidal cell (Ca pool),
+    # 2026-12-03, 2-core CPU, float64; ~5x
+    np.testing.assert_allclose(b.V, a.V, rtol=0, atol=6e-11)
 
 
 def test_expression_rates_written_as_component_types(tmp_path):

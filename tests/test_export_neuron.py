@@ -30,8 +30,8 @@ T_STOP = 150.0  # ms
 # 9, 2.4e-5, 0.013; CorticalIntrinsicBursting 6, 4.5e-5, 0.026;
 # CorticalLowThresholdSpiking 1, 1.1e-5, 0.006; FastSpikingInterneuron 10,
 # 5.8e-6, 0.003; AdaptingPyramidal 4, 1.8e-5, 0.010; fitted cell 3, 1.8e-5,
-# 0.0097. The issue asks for 0.02 ms; we hold the export to 10x the worst gap.
-SPIKE_TOL = 5e-4  # ms
+# 0.0097. The issue asks for 0.02 ms; we hold the export to 4x the worst gap.
+SPIKE_TOL = 2e-4  # ms
 V_TOL = 0.1  # mV, 4x the worst trace difference (spikes move it the most)
 
 PRESETS = {

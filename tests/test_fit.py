@@ -277,6 +277,42 @@ def test_checkpoint_and_resume_continue_the_same_run(noisy, tmp_path):
     assert log.steps_done == 4 and len(log.losses) == 4
     straight, _, _ = optimise(objective, u0, reserve, longer, progress=False)
     np.testing.assert_allclose(resumed, straight, rtol=1e-9)
+    # Killed midway (after the checkpoint of step 2, a stray temporary of the
+    # next write left behind), then resumed: the same result as uninterrupted.
+    from hh_jax.fit import _optimize
+
+    killed = tmp_path / "killed.npz"
+    real_save, saves = _optimize._save_checkpoint, []
+
+    def save_then_die(path, *args):
+        real_save(path, *args)
+        saves.append(path)
+        if len(saves) == 2:
+            (path.parent / f".{path.stem}.tmp.npz").write_bytes(b"PK\x03\x04")
+            raise KeyboardInterrupt
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_optimize, "_save_checkpoint", save_then_die)
+        with pytest.raises(KeyboardInterrupt):
+            optimise(objective, u0, reserve, longer, progress=False, checkpoint=killed)
+    again, _, log = optimise(
+        objective, u0, reserve, longer, progress=False, checkpoint=killed, resume=True
+    )
+    assert log.steps_done == 4
+    np.testing.assert_allclose(again, straight, rtol=1e-9)
+    # A checkpoint cut short (a kill while writing, before the atomic rename
+    # existed) is refused by name, not with a zipfile traceback.
+    killed.write_bytes(killed.read_bytes()[:200])
+    with pytest.raises(ValueError, match=r"checkpoint .*killed\.npz cannot be read"):
+        optimise(
+            objective,
+            u0,
+            reserve,
+            longer,
+            progress=False,
+            checkpoint=killed,
+            resume=True,
+        )
     other = build_space(model, ["g_Na", "g_K"])
     with pytest.raises(ValueError, match="different fit"):
         optimise(

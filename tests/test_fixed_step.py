@@ -16,6 +16,18 @@ from hh_jax.fixed_step import simulate_fixed, step_schedule
 from hh_jax.reference import load_reference_case
 
 CASES = ["step_10", "step_20", "step_10_T18.5", "pulse_train", "seed_I10"]
+# Measured 2026-12-03 on the project's 2-core CPU machine (float64, dt 0.025 ms):
+# per case the largest spike-time error against NEURON (ms) and the largest
+# |V - V_neuron| at the 0.1 ms save times (mV). The spike bound is 3x the
+# measured error; the voltage bound is 3x, but never looser than the 0.05 mV this
+# test held before (step_10_T18.5 is within 10 % of that).
+MEASURED = {
+    "step_10": (9.12e-6, 5.72e-3),
+    "step_20": (8.67e-6, 4.83e-3),
+    "step_10_T18.5": (1.44e-4, 4.57e-2),
+    "pulse_train": (1.34e-6, 9.42e-3),
+    "seed_I10": (5.15e-6, 6.10e-3),
+}
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -34,9 +46,12 @@ def test_reference_cases_with_recorded_spikes(reference_dir, name):
     ref = np.asarray(hh.spike_times(case.t, case.V, threshold=0.0))
     assert int(trace.spike_count) == ref.shape[-1]
     ours = np.asarray(trace.spikes)[: ref.shape[-1]]
-    assert np.max(np.abs(ours - ref)) < 2e-3  # measured <= 2e-4 ms
+    spike_measured, V_measured = MEASURED[name]
+    assert np.max(np.abs(ours - ref)) < 3 * spike_measured
     # The saved voltage is the solution itself at the save times.
-    np.testing.assert_allclose(np.asarray(trace.V), case.V[::10], atol=0.05)
+    np.testing.assert_allclose(
+        np.asarray(trace.V), case.V[::10], rtol=0, atol=min(0.05, 3 * V_measured)
+    )
 
 
 def test_schedule_hits_every_jump_and_save_time():
@@ -78,7 +93,9 @@ def test_gradient_matches_finite_differences():
     grad = jax.grad(loss)(36.0)
     h = 1e-4
     fd = (loss(36.0 + h) - loss(36.0 - h)) / (2 * h)
-    assert float(grad) == pytest.approx(float(fd), rel=1e-5)
+    # Measured 9.3e-11 relative (h 1e-4: the differences' own rounding and
+    # truncation are ~1e-10); 5x.
+    assert float(grad) == pytest.approx(float(fd), rel=5e-10)
 
 
 def test_traced_stimulus_is_refused_with_a_clear_message():

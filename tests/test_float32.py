@@ -3,6 +3,7 @@ reproduce the NEURON reference spike trains, and the exact-singularity rates kee
 the trace finite. Runs in a subprocess because the test session is float64."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -20,36 +21,54 @@ SCRIPT = textwrap.dedent(
     out = {}
     for name in sys.argv[2:]:
         case = load_reference_case(sys.argv[1] + "/" + name)
-        trace = hh.simulate(case.model, case.stimulus, np.float32(case.t))
+        y0 = jax.tree.map(np.float32, case.y0)  # the file's start (seed_I10: not rest)
+        trace = hh.simulate(case.model, case.stimulus, np.float32(case.t), y0=y0)
         V = np.asarray(trace.V, np.float64)
-        ref = np.asarray(hh.spike_times(case.t, case.V, 0.0))  # 0 mV crossings
-        ours = np.asarray(hh.spike_times(case.t, V, 0.0))
-        n = min(ref.shape[-1], ours.shape[-1])
+        # the reference's 0 mV crossings
+        counts = [int(hh.spike_count(case.V, 0.0)), int(hh.spike_count(V, 0.0))]
+        ref = np.asarray(hh.spike_times(case.t, case.V, 0.0))[: counts[0]]
+        ours = np.asarray(hh.spike_times(case.t, V, 0.0))[: counts[1]]
+        n = min(counts)
         out[name] = dict(
-            dtype=str(trace.V.dtype), status=int(trace.status),
-            counts=[int(hh.spike_count(case.V, 0.0)), int(hh.spike_count(V, 0.0))],
-            error=float(np.nanmax(np.abs(ref[:n] - ours[:n]))) if n else 0.0,
+            dtype=str(trace.V.dtype), status=int(trace.status), counts=counts,
+            error=float(np.max(np.abs(ref[:n] - ours[:n]))) if n else 0.0,
             finite=bool(np.all(np.isfinite(V))),
         )
     print(json.dumps(out))
     """
 )
 
+# All nine cases, measured 2026-12-03 on the project's 2-core CPU machine (largest
+# spike-time error against NEURON, ms): seed_I10 2.3e-5, step_2 (no spikes),
+# step_5 5.7e-6, step_6.5 6.4e-4, step_10 1.4e-4, step_20 5.7e-5, step_50 2.5e-5,
+# step_10_T18.5 5.3e-5, pulse_train 3.2e-4 (counts exact in all nine). The test
+# runs four of them (each case compiles anew, ~7 s): the worst (step_6.5, near
+# threshold), the explicit non-rest start (seed_I10), the warm one
+# (step_10_T18.5) and the hyperpolarising pulses (pulse_train).
+CASES = ["seed_I10", "step_6.5", "step_10_T18.5", "pulse_train"]
+# 5x the worst measured error: float32 rounding differs between CPUs.
+SPIKE_TOL = 3e-3  # ms
+
 
 @pytest.mark.slow
 def test_float32_reproduces_reference(reference_dir):
-    names = ["step_10", "step_10_T18.5", "pulse_train"]
     run = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(reference_dir), *names],
+        [sys.executable, "-c", SCRIPT, str(reference_dir), *CASES],
         capture_output=True,
         text=True,
         timeout=600,
-        env={"JAX_ENABLE_X64": "0", "PATH": "", "JAX_PLATFORMS": "cpu"},
+        env={
+            "JAX_ENABLE_X64": "0",
+            "PATH": "",
+            "JAX_PLATFORMS": "cpu",
+            # the checkout under test, where it is not the installed one
+            **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ},
+        },
     )
     assert run.returncode == 0, run.stderr[-2000:]
     results = json.loads(run.stdout.strip().splitlines()[-1])
+    assert sorted(results) == sorted(CASES)
     for name, r in results.items():
         assert r["dtype"] == "float32" and r["status"] == 0 and r["finite"], name
         assert r["counts"][0] == r["counts"][1], name
-        # Measured: at most 3e-4 ms in float32 with the defaults (all nine cases).
-        assert r["error"] < 0.01, (name, r["error"])
+        assert r["error"] < SPIKE_TOL, (name, r["error"])

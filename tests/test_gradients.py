@@ -13,6 +13,14 @@ TS = jnp.linspace(0.0, 20.0, 201)
 MODEL = hh.HodgkinHuxley()
 TOL = dict(rtol=1e-10, atol=1e-10)  # tight, so that finite differences are exact
 CASES = {"subthreshold": 1.0, "spiking": 15.0}  # step amplitude, uA/cm^2
+# Relative gap between the derivative and its central difference, measured
+# 2026-12-03 on the project's 2-core CPU machine (worst of both cases and both
+# modes): model fields 3.1e-7 (E_L, spiking), amplitude 1.6e-7, V(0) 9.0e-7, gates
+# h and n 1.0e-7, gate m 4.9e-5. The gaps are the differences' own error (the
+# adaptive solver's tolerance divided by the step); m is the worst because the
+# loss barely depends on it (m relaxes within 0.2 ms), so the bound for m stays
+# at 1e-4 (2x). The others are ~3-10x the measurement.
+REL = {"parameter": 1e-6, "amplitude": 1e-6, "V": 3e-6, "m": 1e-4, "h": 5e-7, "n": 5e-7}
 
 
 def loss(params, y0, amplitude, adjoint):
@@ -55,7 +63,9 @@ def test_parameter_gradients(case, mode):
         fd = _central_difference(
             lambda v: value({**params, name: v}, y0, amplitude), x, h
         )
-        assert float(grads[mode][0][name]) == pytest.approx(float(fd), rel=1e-4), name
+        assert float(grads[mode][0][name]) == pytest.approx(
+            float(fd), rel=REL["parameter"]
+        ), name
 
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
@@ -63,18 +73,18 @@ def test_initial_state_and_amplitude_gradients(case, mode):
     label, amplitude, params, y0, grads = case
     g_y0, g_amp = grads[mode][1], grads[mode][2]
     fd_amp = _central_difference(lambda a: value(params, y0, a), amplitude, 1e-5)
-    assert float(g_amp) == pytest.approx(float(fd_amp), rel=1e-4)
+    assert float(g_amp) == pytest.approx(float(fd_amp), rel=REL["amplitude"])
     h = 1e-6
     fd_V = _central_difference(
         lambda v: value(params, hh.State(v, y0.gates), amplitude), y0.V, 1e-4
     )
-    assert float(g_y0.V) == pytest.approx(float(fd_V), rel=1e-4)
+    assert float(g_y0.V) == pytest.approx(float(fd_V), rel=REL["V"])
     for gate in ("m", "h", "n"):
         shifted = lambda x: value(
             params, hh.State(y0.V, {**y0.gates, gate: x}), amplitude
         )
         fd = _central_difference(shifted, y0.gates[gate], h)
-        assert float(g_y0.gates[gate]) == pytest.approx(float(fd), rel=1e-4), gate
+        assert float(g_y0.gates[gate]) == pytest.approx(float(fd), rel=REL[gate]), gate
 
 
 def test_reverse_equals_forward(case):
@@ -82,4 +92,5 @@ def test_reverse_equals_forward(case):
     for a, b in zip(
         jax.tree.leaves(grads["reverse"]), jax.tree.leaves(grads["forward"])
     ):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9)
+        # Measured 8.5e-13 relative (spiking; 3.9e-15 subthreshold).
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=5e-12)

@@ -1,5 +1,7 @@
 """Every NEURON reference case (shared/reference/neuron_hh) with default settings:
-exact spike counts and every spike time within 0.01 ms."""
+exact spike counts, spike times and voltages within a few times what was measured
+(the accuracy contract of docs/accuracy.md, 0.01 ms, is far looser: a 50x
+regression of the solver would pass it)."""
 
 import numpy as np
 import pytest
@@ -30,6 +32,23 @@ EXPECTED_SPIKES = {  # from the reference README, as a guard on the files themse
     "pulse_train": 3,
 }
 
+# Measured 2026-12-03 on the project's 2-core CPU machine, float64, defaults
+# (Tsit5, rtol 1e-5, atol 1e-6): per case, the largest spike-time error (ms), the
+# largest |V - V_neuron| where |dV/dt| < 1 mV/ms, and over the whole trace (mV).
+# The reference itself is good to ~1e-5 ms and 2.3e-3 mV (its README).
+MEASURED = {
+    "seed_I10": (1.07e-5, 2.28e-4, 2.49e-3),
+    "step_2": (0.0, 4.13e-5, 4.79e-5),
+    "step_5": (7.43e-6, 1.48e-4, 2.58e-3),
+    "step_6.5": (7.38e-5, 1.11e-4, 1.62e-2),
+    "step_10": (1.89e-5, 5.10e-5, 4.47e-3),
+    "step_20": (1.83e-5, 1.24e-4, 3.56e-3),
+    "step_50": (8.30e-6, 2.33e-4, 2.85e-3),
+    "step_10_T18.5": (1.92e-5, 1.08e-4, 6.27e-3),
+    "pulse_train": (1.68e-4, 1.87e-4, 4.77e-2),
+}
+MARGIN = 3.0
+
 
 @pytest.fixture(scope="module")
 def simulated(reference_dir):
@@ -54,20 +73,22 @@ def test_spike_count_and_times(simulated, name):
         # the solver, not the sampling.
         ref_times = np.asarray(hh.spike_times(case.t, case.V, threshold=0.0))
         our_times = np.asarray(hh.spike_times(case.t, V, threshold=0.0))
-        assert np.max(np.abs(ref_times - our_times)) < 0.01
+        error = np.max(np.abs(ref_times - our_times))
+        assert error < 0.01  # the contract
+        assert error < MARGIN * MEASURED[name][0], error  # no regression
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_voltage_close_to_neuron(simulated, name):
     """Where the voltage moves slowly (|dV/dt| < 1 mV/ms) it follows NEURON to a
-    few thousandths of a mV (measured <= 5e-4 mV). On the upstroke (~400 mV/ms) a
-    timing difference of 1e-4 ms alone is 0.04 mV, hence the looser overall bound
-    (measured <= 0.065 mV)."""
+    few ten-thousandths of a mV. On the upstroke (~400 mV/ms) a timing difference
+    of 1e-4 ms alone is 0.04 mV, hence the larger overall error."""
     case, V, _ = simulated[name]
     error = np.abs(V - case.V)
     quiet = np.abs(np.gradient(case.V, case.t)) < 1.0
-    assert np.max(error[quiet]) < 2e-3
-    assert np.max(error) < 0.2
+    _, quiet_measured, all_measured = MEASURED[name]
+    assert np.max(error[quiet]) < MARGIN * quiet_measured
+    assert np.max(error) < MARGIN * all_measured
 
 
 def test_default_initial_state_is_the_reference_one(reference_dir):
@@ -75,4 +96,7 @@ def test_default_initial_state_is_the_reference_one(reference_dir):
     case = load_reference_case(reference_dir / "step_10")
     default = hh.simulate(case.model, case.stimulus, case.t[:200])
     explicit = hh.simulate(case.model, case.stimulus, case.t[:200], y0=case.y0)
-    np.testing.assert_allclose(np.asarray(default.V), np.asarray(explicit.V), atol=1e-9)
+    # Measured: identical (0.0); the bound allows rounding in another y0 path.
+    np.testing.assert_allclose(
+        np.asarray(default.V), np.asarray(explicit.V), rtol=0, atol=1e-9
+    )

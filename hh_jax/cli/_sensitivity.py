@@ -139,6 +139,7 @@ def run(args) -> int:
 
     from .. import sensitivity as sens
     from ..model import HodgkinHuxley
+    from ..sensitivity._fisher import check_sigma
     from ..stimulus import Step
 
     if args.global_n is not None:
@@ -152,6 +153,8 @@ def run(args) -> int:
     model = HodgkinHuxley().replace(**model_overrides(args))
     if not args.duration > 0 or not args.save_dt > 0:
         raise ValueError("--duration and --save-dt must be > 0 ms.")
+    if args.fisher is not None:  # before any work is done or written
+        check_sigma(args.fisher)
     stimulus = stimulus_from_args(
         args, default=Step(10.0, 5.0, min(45.0, args.duration))
     )

@@ -15,8 +15,12 @@ progress, stops early, and writes/reads checkpoints.
 """
 
 import dataclasses
+import functools
+import io
 import json
+import os
 import time
+import zipfile
 from pathlib import Path
 
 import equinox as eqx
@@ -89,6 +93,14 @@ def _lm_step(objective, u, state):
     return u, _LMState(lam), jnp.where(accept, new_loss, loss), ok
 
 
+@eqx.filter_jit
+def _lm_steps(objective, u, state):
+    """One LM step of every start (rows of `u`). Module-level and taking the
+    objective as an argument, so that repeated fits of objectives of one structure
+    (a resumed fit, the starts of a population, the test suite) compile once."""
+    return jax.vmap(_lm_step, in_axes=(None, 0, 0))(objective, u, state)
+
+
 def _gradient(objective, u):
     r, J, ok = _value_and_jacobian(objective, u)
     return jnp.sum(r * r), 2.0 * J.T @ r, ok
@@ -106,22 +118,20 @@ def _optax_optimiser(settings: OptimiserSettings):
 
 def _make_step(objective: Objective, settings: OptimiserSettings):
     if settings.method == "lm":
-        init, step = _lm_init, lambda u, s: _lm_step(objective, u, s)
-    else:
-        opt = _optax_optimiser(settings)
-        init = opt.init
+        return jax.vmap(_lm_init), functools.partial(_lm_steps, objective)
+    opt = _optax_optimiser(settings)
 
-        def step(u, state):
-            loss, grad, ok = _gradient(objective, u)
-            if settings.method == "lbfgs":
-                updates, state = opt.update(
-                    grad, state, u, value=loss, grad=grad, value_fn=objective.loss
-                )
-            else:
-                updates, state = opt.update(grad, state, u)
-            return optax.apply_updates(u, updates), state, loss, ok
+    def step(u, state):
+        loss, grad, ok = _gradient(objective, u)
+        if settings.method == "lbfgs":
+            updates, state = opt.update(
+                grad, state, u, value=loss, grad=grad, value_fn=objective.loss
+            )
+        else:
+            updates, state = opt.update(grad, state, u)
+        return optax.apply_updates(u, updates), state, loss, ok
 
-    return jax.vmap(init), eqx.filter_jit(jax.vmap(step))
+    return jax.vmap(opt.init), eqx.filter_jit(jax.vmap(step))
 
 
 def _merge(mask, new, old):
@@ -149,24 +159,43 @@ class OptimisationLog:
     ok_history: list = dataclasses.field(default_factory=list)  # per step: (K, S)
 
 
-def _state_path(path: Path) -> Path:
-    # The optimiser state (a PyTree) beside the checkpoint, in Equinox's format.
-    return path.with_suffix(".state.eqx")
-
-
 def _save_checkpoint(path: Path, u, state, log: OptimisationLog, next_reserve, config):
+    """Write the checkpoint (``.npz`` and its ``.json``) through temporary files
+    renamed into place, so a run killed while writing leaves the previous
+    checkpoint whole. The optimiser state (a PyTree) is serialised by Equinox
+    into the same ``.npz`` (entry ``optimiser_state``)."""
+    buffer = io.BytesIO()
+    eqx.tree_serialise_leaves(buffer, state)
+    tmp_npz = path.with_name(f".{path.stem}.tmp.npz")
+    tmp_json = path.with_name(f".{path.stem}.tmp.json")
     np.savez(
-        path,
+        tmp_npz,
         u=np.asarray(u),
         losses=np.asarray(log.losses),
         params=np.asarray(log.params),
         next_reserve=next_reserve,
         steps_done=log.steps_done,
+        optimiser_state=np.frombuffer(buffer.getvalue(), dtype=np.uint8),
     )
-    eqx.tree_serialise_leaves(_state_path(path), state)
-    path.with_suffix(".json").write_text(
+    tmp_json.write_text(
         json.dumps(dict(config=config, resets=log.resets, failed=log.failed_sweeps))
     )
+    os.replace(tmp_json, path.with_suffix(".json"))
+    os.replace(tmp_npz, path)
+
+
+def _load_checkpoint(path: Path):
+    """The checkpoint's arrays and metadata; ``ValueError`` if unreadable."""
+    try:
+        with np.load(path) as saved:
+            arrays = {k: saved[k] for k in saved.files}
+        meta = json.loads(path.with_suffix(".json").read_text())
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
+        raise ValueError(
+            f"the checkpoint {path} cannot be read ({type(err).__name__}: {err}); "
+            "delete it, or start afresh without --resume."
+        ) from err
+    return arrays, meta
 
 
 def optimise(
@@ -191,21 +220,21 @@ def optimise(
     next_reserve = 0
     config = dict(config or {}, method=settings.method)
     if checkpoint is not None and resume and Path(checkpoint).exists():
-        saved = np.load(checkpoint)
-        meta = json.loads(Path(checkpoint).with_suffix(".json").read_text())
+        saved, meta = _load_checkpoint(Path(checkpoint))
         if meta["config"] != config:
             raise ValueError(
                 f"the checkpoint {checkpoint} was written for a different fit "
                 f"({meta['config']}); start afresh without --resume."
             )
         u = jnp.asarray(saved["u"])
-        state_file = _state_path(Path(checkpoint))
-        if not state_file.exists():
+        if "optimiser_state" not in saved:
             raise ValueError(
-                f"the checkpoint {checkpoint} has no optimiser state beside it "
-                f"({state_file.name}); start afresh without --resume."
+                f"the checkpoint {checkpoint} holds no optimiser state (written by "
+                "an older hh_jax?); start afresh without --resume."
             )
-        state = eqx.tree_deserialise_leaves(state_file, state)
+        state = eqx.tree_deserialise_leaves(
+            io.BytesIO(saved["optimiser_state"].tobytes()), state
+        )
         log.losses = list(saved["losses"])
         log.params = list(saved["params"])
         log.resets = [tuple(x) for x in meta["resets"]]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from . import _units
 from ._command import command_from_samples
-from ._errors import error_context
+from ._errors import error_context, readable
 from ._recording import Recording
 from ._sweep import Sweep
 
@@ -40,7 +40,8 @@ def _measured_command_channel(abf, channel: int) -> int:
 
 def _read(path: Path, channel: int, command: str) -> Recording:
     pyabf = _import_pyabf()
-    abf = pyabf.ABF(str(path))
+    with readable("an ABF file", NotImplementedError):  # pyabf: "Invalid ABF"
+        abf = pyabf.ABF(str(path))
     if not 0 <= channel < abf.channelCount:
         raise ValueError(
             f"`channel` must be in 0..{abf.channelCount - 1}; got {channel}."

@@ -81,6 +81,14 @@ def _read(path: Path, delimiter: str) -> Recording:
     try:
         table = np.loadtxt(lines[1:], delimiter=delimiter, ndmin=2, dtype=np.float64)
     except ValueError as err:
+        width = len(lines[0].split(delimiter))
+        for k, line in enumerate(lines[1:], start=1):
+            if len(line.split(delimiter)) != width:
+                raise ValueError(
+                    f"sample row {k} has {len(line.split(delimiter))} values but "
+                    f"the header names {width} columns: the file is truncated or "
+                    f"ragged."
+                ) from err
         raise ValueError(f"cannot read the numbers: {err}") from err
     if table.shape[1] != len(lines[0].split(delimiter)):
         raise ValueError(

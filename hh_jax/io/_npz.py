@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _units
-from ._errors import error_context
+from ._errors import error_context, readable
 from ._recording import Recording
 from ._sweep import Sweep
 
@@ -94,7 +94,7 @@ def load_npz(path: str | os.PathLike) -> Recording:
     t in ms, V in mV, the command in uA/cm^2 unless the file says ``current_unit``
     (``"pA"``, ``"nA"``). Integer arrays are read as float64."""
     path = Path(path)
-    with error_context(str(path)):
+    with error_context(str(path)), readable("an NPZ archive"):
         return _read(path)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _units
 from ._command import command_from_samples
-from ._errors import error_context
+from ._errors import error_context, readable
 from ._recording import Recording
 from ._sweep import Sweep
 
@@ -162,5 +162,5 @@ def load_nwb(path: str | os.PathLike, *, command: str = "ideal") -> Recording:
     path = Path(path)
     if command not in ("ideal", "measured"):
         raise ValueError(f"`command` must be 'ideal' or 'measured'; got {command!r}.")
-    with error_context(str(path)):
+    with error_context(str(path)), readable("an NWB (HDF5) file"):
         return _read(path, command == "ideal")

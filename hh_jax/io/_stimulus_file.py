@@ -18,7 +18,7 @@ from ..stimulus import PiecewiseConstant
 from . import _units
 from ._command import change_points
 from ._csv import parse_header
-from ._errors import error_context
+from ._errors import error_context, readable
 
 
 def _density_factor(unit: str) -> float:
@@ -39,7 +39,7 @@ def load_stimulus(path: str | os.PathLike) -> PiecewiseConstant:
     with error_context(str(path)):
         suffix = path.suffix.lower()
         if suffix == ".npz":
-            with np.load(path) as data:
+            with readable("an NPZ archive"), np.load(path) as data:
                 missing = {"stim_t", "stim_I"} - set(data.files)
                 if missing:
                     raise ValueError(
