@@ -268,9 +268,18 @@ STEP = ["--step", "10", "1", "5"]
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["simulate", "--dt", "0", *STEP], r"--duration and --dt must be > 0 ms"),
-        (["simulate", "--duration", "-5", *STEP], r"--duration and --dt must be > 0"),
-        (["simulate", "--dt", "nan", *STEP], r"--duration and --dt must be > 0 ms"),
+        (
+            ["simulate", "--save-dt", "0", *STEP],
+            r"--duration and --save-dt must be > 0 ms",
+        ),
+        (
+            ["simulate", "--duration", "-5", *STEP],
+            r"--duration and --save-dt must be > 0",
+        ),
+        (
+            ["simulate", "--dt", "nan", *STEP],
+            r"--duration and --save-dt must be > 0 ms",
+        ),
         (["simulate", "--g-Na", "-5", *STEP], r"`g_Na` .*>= 0 mS/cm\^2; got -5.0"),
         (["simulate", "--g-Na", "abc", *STEP], r"argument --g-Na: invalid float"),
         (["simulate", "--y0", "-65", "0.1", *STEP], r"needs 4 entries"),
@@ -359,4 +368,6 @@ def test_cli_bad_value_in_a_real_process():
     )
     assert run.returncode == 2, run.stderr
     assert "Traceback" not in run.stderr
-    assert "hh-jax simulate: error: --duration and --dt must be > 0 ms" in run.stderr
+    assert (
+        "hh-jax simulate: error: --duration and --save-dt must be > 0 ms" in run.stderr
+    )
