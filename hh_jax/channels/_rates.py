@@ -176,24 +176,22 @@ _BINARY = {
 }
 
 
-@functools.cache
-def _parse(text: str) -> ast.expr:
-    try:
-        tree = ast.parse(text, mode="eval").body
-    except SyntaxError as err:
-        raise ValueError(f"rate expression {text!r} is not valid: {err.msg}.") from None
+def unsupported_node(tree: ast.expr, functions) -> ast.AST | None:
+    """The first node of `tree` outside the arithmetic a rate may use (numbers,
+    names, + - * / **, unary signs, one-argument calls of `functions`), or None.
+    Shared by the rate expressions and the LEMS importer."""
+    allowed = (
+        ast.BinOp,
+        ast.UnaryOp,
+        ast.Call,
+        ast.Name,
+        ast.Constant,
+        ast.Load,
+        ast.operator,
+        ast.unaryop,
+    )
     for node in ast.walk(tree):
-        ok = isinstance(
-            node,
-            ast.BinOp
-            | ast.UnaryOp
-            | ast.Call
-            | ast.Name
-            | ast.Constant
-            | ast.Load
-            | ast.operator
-            | ast.unaryop,
-        )
+        ok = isinstance(node, allowed)
         if isinstance(node, ast.BinOp) and type(node.op) not in _BINARY:
             ok = False
         if isinstance(node, ast.UnaryOp) and not isinstance(
@@ -202,7 +200,7 @@ def _parse(text: str) -> ast.expr:
             ok = False
         if isinstance(node, ast.Call) and not (
             isinstance(node.func, ast.Name)
-            and node.func.id in _FUNCTIONS
+            and node.func.id in functions
             and len(node.args) == 1
             and not node.keywords
         ):
@@ -210,10 +208,21 @@ def _parse(text: str) -> ast.expr:
         if isinstance(node, ast.Constant) and not isinstance(node.value, int | float):
             ok = False
         if not ok:
-            raise ValueError(
-                f"rate expression {text!r} may use only numbers, names, + - * / **, "
-                f"unary minus and the functions {sorted(_FUNCTIONS)}."
-            )
+            return node
+    return None
+
+
+@functools.cache
+def _parse(text: str) -> ast.expr:
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except SyntaxError as err:
+        raise ValueError(f"rate expression {text!r} is not valid: {err.msg}.") from None
+    if unsupported_node(tree, _FUNCTIONS) is not None:
+        raise ValueError(
+            f"rate expression {text!r} may use only numbers, names, + - * / **, "
+            f"unary minus and the functions {sorted(_FUNCTIONS)}."
+        )
     return tree
 
 

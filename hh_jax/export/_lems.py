@@ -42,6 +42,7 @@ from ..channels._rates import (
     Expression,
     Sigmoid,
     _parse,
+    unsupported_node,
 )
 from ._neuroml_units import quantity
 
@@ -228,37 +229,11 @@ def _lems_tree(text: str, what: str) -> ast.expr:
         raise NotImplementedError(
             f"{what}: cannot read the LEMS expression {text!r}."
         ) from None
-    for node in ast.walk(tree):
-        ok = isinstance(
-            node,
-            ast.BinOp
-            | ast.UnaryOp
-            | ast.Name
-            | ast.Constant
-            | ast.Load
-            | ast.operator
-            | ast.unaryop
-            | ast.Call,
+    if unsupported_node(tree, _FUNCTIONS) is not None:
+        raise NotImplementedError(
+            f"{what}: the LEMS expression {text!r} uses an operation hh_jax "
+            f"does not import (numbers, + - * / ^ and {sorted(_FUNCTIONS)})."
         )
-        if isinstance(node, ast.BinOp) and type(node.op) not in _OPS:
-            ok = False
-        if isinstance(node, ast.UnaryOp) and not isinstance(
-            node.op, ast.USub | ast.UAdd
-        ):
-            ok = False
-        if isinstance(node, ast.Call) and not (
-            isinstance(node.func, ast.Name)
-            and node.func.id in _FUNCTIONS
-            and len(node.args) == 1
-        ):
-            ok = False
-        if isinstance(node, ast.Constant) and not isinstance(node.value, int | float):
-            ok = False
-        if not ok:
-            raise NotImplementedError(
-                f"{what}: the LEMS expression {text!r} uses an operation hh_jax "
-                f"does not import (numbers, + - * / ^ and {sorted(_FUNCTIONS)})."
-            )
     return tree
 
 
