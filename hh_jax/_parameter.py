@@ -79,9 +79,18 @@ def parameter(
     - `discontinuity`: the value places a jump of a stimulus (a start or stop
       time); the solver steps onto it, so it cannot be differentiated.
     """
+
+    def convert(x):
+        if isinstance(x, str | bytes):
+            raise TypeError(
+                f"a parameter in {unit} ({doc}) must be a number or a numeric "
+                f"array; got the text {x!r}."
+            )
+        return as_float_array(x)
+
     return eqx.field(
         default=default,
-        converter=as_float_array,
+        converter=convert,
         metadata=dict(
             unit=unit,
             doc=doc,

@@ -97,6 +97,21 @@ def test_parameter_values(values, message):
         MODEL.replace(**values)
 
 
+def test_parameter_given_as_text():
+    # Under the tests' jaxtyping import hook the annotation check names the
+    # argument first; without it (a user's session) the field converter does.
+    named = (
+        r"(?s)(parameter 'g_Na'.*'120'|mS/cm\^2 \(maximal sodium conductance\).*'120')"
+    )
+    with pytest.raises(TypeError, match=named):
+        hh.HodgkinHuxley(g_Na="120")
+    import dataclasses
+
+    (C_m,) = [f for f in dataclasses.fields(MODEL) if f.name == "C_m"]
+    with pytest.raises(TypeError, match=r"uF/cm\^2 .*the text '1'"):
+        C_m.metadata["converter"]("1")
+
+
 def test_batched_parameter_in_a_single_simulation():
     """Used to fail inside the solver (``cond_fun must return a boolean scalar``)."""
     for shape in [(1,), (3,), (2, 3)]:
