@@ -9,6 +9,7 @@ import pytest
 
 import hh_jax as hh
 from hh_jax.fit import (
+    FitSettings,
     TraceMSE,
     build_space,
     fit,
@@ -17,7 +18,7 @@ from hh_jax.fit import (
     synthetic_recording,
 )
 from hh_jax.fit._objective import Objective
-from hh_jax.fit._optimize import OptimiserSettings, optimise
+from hh_jax.fit._optimize import optimise
 from hh_jax.io import Recording, Sweep
 
 TRUTH = dict(g_Na=108.0, g_K=39.0, g_L=0.27)
@@ -104,7 +105,7 @@ def test_a_poisoned_start_does_not_poison_the_others(noisy):
     good = space.unconstrained(dict(g_Na=100.0, g_K=35.0, g_L=0.3))
     u0 = np.stack([good, np.full_like(good, np.nan), good])
     reserve = np.stack([good + 0.1])
-    settings = OptimiserSettings(method="lm", steps=3, patience=100)
+    settings = FitSettings(method="lm", steps=3, patience=100)
     u, losses, log = optimise(objective, u0, reserve, settings, progress=False)
     assert [r[:2] for r in log.resets] == [(0, 1)]  # start 1 reset at step 0
     assert np.all(np.isfinite(losses)) and np.all(np.isfinite(u))
@@ -268,9 +269,9 @@ def test_checkpoint_and_resume_continue_the_same_run(noisy, tmp_path):
     u0 = np.stack([space.unconstrained(dict(g_Na=100.0, g_K=35.0, g_L=0.3))] * 2)
     reserve = u0[:1]
     ck = tmp_path / "ck.npz"
-    short = OptimiserSettings(method="lm", steps=2, patience=100, checkpoint_every=1)
+    short = FitSettings(method="lm", steps=2, patience=100, checkpoint_every=1)
     optimise(objective, u0, reserve, short, progress=False, checkpoint=ck)
-    longer = OptimiserSettings(method="lm", steps=4, patience=100, checkpoint_every=1)
+    longer = FitSettings(method="lm", steps=4, patience=100, checkpoint_every=1)
     resumed, _, log = optimise(
         objective, u0, reserve, longer, progress=False, checkpoint=ck, resume=True
     )

@@ -1,6 +1,7 @@
 """The README's vocabulary table is true for every entry point: names and
-defaults read from the signatures (no simulation), and every public function
-that takes `y0`, `rtol`, `atol` or `max_steps` is listed for each of them."""
+defaults read from the signatures and, for entry points with a settings object,
+its fields (no simulation); and every public function that takes `y0`, `rtol`,
+`atol` or `max_steps` is listed for each of them."""
 
 import ast
 import importlib
@@ -15,6 +16,7 @@ import pytest
 
 import hh_jax as hh
 from hh_jax import initial_state, tolerances
+from hh_jax.settings import defaults
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 CHECKED = ("y0", "rtol", "atol", "max_steps")
@@ -75,15 +77,15 @@ def test_the_table_states_the_signature_defaults():
     checked = 0
     for row in rows:
         arguments = _names(row["argument"])
-        defaults = _names(row["default"]) or [row["default"]]
-        if len(defaults) == 1:
-            defaults = defaults * len(arguments)
-        assert len(defaults) == len(arguments), row
+        expected_defaults = _names(row["default"]) or [row["default"]]
+        if len(expected_defaults) == 1:
+            expected_defaults = expected_defaults * len(arguments)
+        assert len(expected_defaults) == len(arguments), row
         for entry in _names(row["entry points"]):
-            params = inspect.signature(_entry_point(entry)).parameters
-            for argument, default in zip(arguments, defaults):
+            params = defaults(_entry_point(entry))
+            for argument, default in zip(arguments, expected_defaults):
                 assert argument in params, f"{entry} has no `{argument}`"
-                actual = params[argument].default
+                actual = params[argument]
                 expected = ast.literal_eval(default)
                 assert actual == expected and type(actual) is type(expected), (
                     f"README says {entry}({argument}={default}); the signature "
@@ -102,18 +104,19 @@ def test_every_entry_point_is_in_the_table():
     }
     missing = []
     for key, f in _public_functions().items():
-        for argument in inspect.signature(f).parameters:
+        for argument in defaults(f):
             if argument in CHECKED and (key, argument) not in listed:
                 missing.append(f"{key}({argument})")
+        # An old name is accepted (with a warning) but no longer advertised.
         old = DEPRECATED.get(key)
         if old is not None:
-            assert inspect.signature(f).parameters[old].default is None
+            assert old not in defaults(f), (key, old)
     assert not missing, f"not in README's vocabulary table: {missing}"
     # No entry point still calls the initial state `initial` (`start` is also a
     # stimulus onset elsewhere, e.g. excitability.step_responses).
     for key, f in _public_functions().items():
         if key not in DEPRECATED:
-            assert "initial" not in inspect.signature(f).parameters, key
+            assert "initial" not in defaults(f), key
 
 
 def test_defaults_come_from_one_place():
@@ -122,7 +125,6 @@ def test_defaults_come_from_one_place():
     from hh_jax import fit, sensitivity
     from hh_jax.fit._replay import max_steps_for
 
-    sig = lambda f: inspect.signature(f).parameters  # noqa: E731
     for f, tol in (
         (hh.simulate, tolerances.DEFAULT),
         (fit.fit, tolerances.FIT),
@@ -131,11 +133,11 @@ def test_defaults_come_from_one_place():
         (sensitivity.rheobase_sensitivity, tolerances.THRESHOLD_SENSITIVITY),
         (sensitivity.onset_sensitivity, tolerances.ONSET_SENSITIVITY),
     ):
-        assert (sig(f)["rtol"].default, sig(f)["atol"].default) == (tol.rtol, tol.atol)
-    assert sig(hh.simulate)["max_steps"].default == tolerances.DEFAULT.max_steps
+        assert (defaults(f)["rtol"], defaults(f)["atol"]) == (tol.rtol, tol.atol)
+    assert defaults(hh.simulate)["max_steps"] == tolerances.DEFAULT.max_steps
     assert max_steps_for(0.0) == tolerances.FIT.max_steps
-    assert sig(hh.simulate)["y0"].default == initial_state.DEFAULT_Y0["simulate"]
-    assert sig(fit.fit)["y0"].default == initial_state.DEFAULT_Y0["analysis"]
+    assert defaults(hh.simulate)["y0"] == initial_state.DEFAULT_Y0["simulate"]
+    assert defaults(fit.fit)["y0"] == initial_state.DEFAULT_Y0["analysis"]
     for t in tolerances.BY_ENTRY_POINT.values():
         assert t.reason and t.rtol > 0 and t.atol > 0 and t.max_steps > 0
 

@@ -3,6 +3,7 @@
 as tables (CSV, JSON) and figures (PNG) into one folder."""
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from ..tolerances import LOCAL_SENSITIVITY
@@ -132,12 +133,34 @@ def _save(fig, path: Path) -> None:
     print(f"wrote {path}")
 
 
-def run(args) -> int:
-    import jax
-    import jax.numpy as jnp
-    import numpy as np
+def _write_tables(result, out: Path, stem: str) -> None:
+    """`result`'s table printed and written as ``stem.csv`` and ``stem.json``."""
+    print(result.table())
+    result.to_csv(out / f"{stem}.csv")
+    result.to_json(out / f"{stem}.json")
+    print(f"wrote {out / f'{stem}.csv'}, {out / f'{stem}.json'}")
 
-    from .. import sensitivity as sens
+
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    """What every analysis of one ``hh-jax sensitivity`` call shares."""
+
+    model: object
+    stimulus: object
+    ts: object
+    y0: object
+    tolerances: dict
+    out: Path
+    plot: object | None  # hh_jax.plot, or None with --no-plot
+
+    def save(self, fig, name: str) -> None:
+        _save(fig, self.out / name)
+
+
+def _job(args) -> _Job:
+    """Check the arguments (before any work is done or written) and set up."""
+    import jax.numpy as jnp
+
     from ..model import HodgkinHuxley
     from ..sensitivity._fisher import check_sigma
     from ..stimulus import Step
@@ -153,47 +176,57 @@ def run(args) -> int:
     model = HodgkinHuxley().replace(**model_overrides(args))
     if not args.duration > 0 or not args.save_dt > 0:
         raise ValueError("--duration and --save-dt must be > 0 ms.")
-    if args.fisher is not None:  # before any work is done or written
+    if args.fisher is not None:
         check_sigma(args.fisher)
     stimulus = stimulus_from_args(
         args, default=Step(10.0, 5.0, min(45.0, args.duration))
     )
-    ts = jnp.arange(0.0, args.duration + 0.5 * args.save_dt, args.save_dt)
-    y0 = y0_from_args(args.y0)
-    tol = dict(rtol=args.rtol, atol=args.atol, max_steps=args.max_steps)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    plots = not args.no_plot
-    if plots:
+    plot = None
+    if not args.no_plot:
         import matplotlib
 
         matplotlib.use("Agg")
         from .. import plot
+    return _Job(
+        model=model,
+        stimulus=stimulus,
+        ts=jnp.arange(0.0, args.duration + 0.5 * args.save_dt, args.save_dt),
+        y0=y0_from_args(args.y0),
+        tolerances=dict(rtol=args.rtol, atol=args.atol, max_steps=args.max_steps),
+        out=out,
+        plot=plot,
+    )
+
+
+def _local(args, job: _Job):
+    import jax
+    import numpy as np
+
+    from .. import sensitivity as sens
 
     local = sens.local_sensitivity(
-        model,
-        stimulus,
-        ts,
+        job.model,
+        job.stimulus,
+        job.ts,
         outputs=args.outputs,
         wrt=args.wrt,
         mode=args.mode,
-        y0=y0,
+        y0=job.y0,
         threshold=args.threshold,
-        **tol,
+        **job.tolerances,
     )
-    print(local.table())
+    _write_tables(local, job.out, "local")
     print(f"local analysis: {local.wall_time_s:.2f} s")
-    local.to_csv(out / "local.csv")
-    local.to_json(out / "local.json")
-    print(f"wrote {out / 'local.csv'}, {out / 'local.json'}")
     scalars = [o for o in local.outputs if np.ndim(local.values[o]) == 0]
-    if plots and scalars:
-        _save(plot.plot_elasticities(local, outputs=scalars), out / "elasticities.png")
+    if job.plot and scalars:
+        job.save(job.plot.plot_elasticities(local, outputs=scalars), "elasticities.png")
     if "V" in local.outputs:
         trace = sens.TraceSensitivity(
             t=local.t,
             V=local.values["V"],
-            I_ext=np.asarray(jax.vmap(stimulus)(ts)),
+            I_ext=np.asarray(jax.vmap(job.stimulus)(job.ts)),
             wrt=local.wrt,
             parameter_units=local.parameter_units,
             parameter_values=local.parameter_values,
@@ -201,80 +234,104 @@ def run(args) -> int:
             status=local.status,
             wall_time_s=local.wall_time_s,
         )
-        trace.to_csv(out / "trace_sensitivity.csv")
-        print(f"wrote {out / 'trace_sensitivity.csv'}")
-        if plots:
-            _save(plot.plot_trace_sensitivity(trace), out / "trace_sensitivity.png")
+        trace.to_csv(job.out / "trace_sensitivity.csv")
+        print(f"wrote {job.out / 'trace_sensitivity.csv'}")
+        if job.plot:
+            job.save(job.plot.plot_trace_sensitivity(trace), "trace_sensitivity.png")
+    return local
 
+
+def _model_parameters(args) -> list[str]:
+    return [n for n in args.wrt if not n.startswith("stimulus.")]
+
+
+def _fisher(args, job: _Job) -> None:
+    from .. import sensitivity as sens
+    from ..stimulus import Step
+
+    if args.protocol_amplitudes:
+        first = (args.step or [[10.0, 5.0, min(45.0, args.duration)]])[0]
+        stimuli = [Step(a, first[1], first[2]) for a in args.protocol_amplitudes]
+    else:
+        stimuli = [job.stimulus]
+    fisher = sens.fisher_information(
+        job.model,
+        stimuli,
+        job.ts,
+        wrt=_model_parameters(args),
+        sigma=args.fisher,
+        y0=job.y0,
+        **job.tolerances,
+    )
+    _write_tables(fisher, job.out, "fisher")
+    print(f"Fisher information: {fisher.wall_time_s:.2f} s")
+    if job.plot:
+        job.save(job.plot.plot_fisher(fisher), "fisher.png")
+
+
+def _global(args, job: _Job, local) -> None:
+    from .. import sensitivity as sens
+
+    n = _power_of_two(args.global_n)
+    if n != args.global_n:
+        print(f"--global {args.global_n}: using {n} base samples (a power of 2)")
+    if args.range:
+        ranges = {r[0]: (float(r[1]), float(r[2])) for r in args.range}
+    else:
+        ranges = {
+            p: tuple(sorted((0.8 * v, 1.2 * v)))
+            for p, v in zip(local.wrt, local.parameter_values)
+        }
+    outputs = [o for o in args.outputs if o != "V"]
+    if not outputs:
+        raise ValueError("--global needs a scalar output (not only V).")
+    result = sens.global_sensitivity(
+        job.model,
+        job.stimulus,
+        job.ts,
+        ranges,
+        outputs=outputs,
+        n=n,
+        y0=job.y0,
+        threshold=args.threshold,
+        chunk_size=args.chunk_size,
+        seed=args.seed,
+    )
+    _write_tables(result, job.out, "global")
+    print(f"global analysis: {result.wall_time_s:.2f} s")
+    if job.plot:
+        job.save(job.plot.plot_global(result), "global.png")
+        job.save(job.plot.plot_sobol_heatmap(result), "global_heatmap.png")
+
+
+def _thresholds(args, job: _Job) -> None:
+    from .. import sensitivity as sens
+    from .._tables import write_csv, write_json
+
+    wrt = _model_parameters(args)
+    results = [
+        sens.rheobase_sensitivity(job.model, wrt),
+        sens.instability_sensitivity(job.model, wrt),
+    ]
+    rows = []
+    for r in results:
+        print(r.table())
+        print(f"{r.name}: {r.wall_time_s:.2f} s")
+        rows.extend(r.rows())
+    write_csv(job.out / "thresholds.csv", rows)
+    write_json(job.out / "thresholds.json", dict(rows=rows))
+    print(f"wrote {job.out / 'thresholds.csv'}, {job.out / 'thresholds.json'}")
+    if job.plot:
+        job.save(job.plot.plot_elasticities(results), "threshold_elasticities.png")
+
+
+def run(args) -> int:
+    job = _job(args)
+    local = _local(args, job)
     if args.fisher is not None:
-        if args.protocol_amplitudes:
-            first = (args.step or [[10.0, 5.0, min(45.0, args.duration)]])[0]
-            stimuli = [Step(a, first[1], first[2]) for a in args.protocol_amplitudes]
-        else:
-            stimuli = [stimulus]
-        wrt = [n for n in args.wrt if not n.startswith("stimulus.")]
-        fisher = sens.fisher_information(
-            model, stimuli, ts, wrt=wrt, sigma=args.fisher, y0=y0, **tol
-        )
-        print(fisher.table())
-        print(f"Fisher information: {fisher.wall_time_s:.2f} s")
-        fisher.to_csv(out / "fisher.csv")
-        fisher.to_json(out / "fisher.json")
-        print(f"wrote {out / 'fisher.csv'}, {out / 'fisher.json'}")
-        if plots:
-            _save(plot.plot_fisher(fisher), out / "fisher.png")
-
+        _fisher(args, job)
     if args.global_n is not None:
-        n = _power_of_two(args.global_n)
-        if n != args.global_n:
-            print(f"--global {args.global_n}: using {n} base samples (a power of 2)")
-        if args.range:
-            ranges = {r[0]: (float(r[1]), float(r[2])) for r in args.range}
-        else:
-            values = local.parameter_values
-            ranges = {
-                p: tuple(sorted((0.8 * v, 1.2 * v))) for p, v in zip(local.wrt, values)
-            }
-        outputs = [o for o in args.outputs if o != "V"]
-        if not outputs:
-            raise ValueError("--global needs a scalar output (not only V).")
-        result = sens.global_sensitivity(
-            model,
-            stimulus,
-            ts,
-            ranges,
-            outputs=outputs,
-            n=n,
-            chunk_size=args.chunk_size,
-            seed=args.seed,
-            y0=y0,
-            threshold=args.threshold,
-        )
-        print(result.table())
-        print(f"global analysis: {result.wall_time_s:.2f} s")
-        result.to_csv(out / "global.csv")
-        result.to_json(out / "global.json")
-        print(f"wrote {out / 'global.csv'}, {out / 'global.json'}")
-        if plots:
-            _save(plot.plot_global(result), out / "global.png")
-            _save(plot.plot_sobol_heatmap(result), out / "global_heatmap.png")
-
+        _global(args, job, local)
     if args.thresholds:
-        wrt = [n for n in args.wrt if not n.startswith("stimulus.")]
-        results = [
-            sens.rheobase_sensitivity(model, wrt),
-            sens.instability_sensitivity(model, wrt),
-        ]
-        rows = []
-        for r in results:
-            print(r.table())
-            print(f"{r.name}: {r.wall_time_s:.2f} s")
-            rows.extend(r.rows())
-        from ..sensitivity._tables import write_csv, write_json
-
-        write_csv(out / "thresholds.csv", rows)
-        write_json(out / "thresholds.json", dict(rows=rows))
-        print(f"wrote {out / 'thresholds.csv'}, {out / 'thresholds.json'}")
-        if plots:
-            _save(plot.plot_elasticities(results), out / "threshold_elasticities.png")
+        _thresholds(args, job)
     return 0

@@ -25,6 +25,7 @@ from ._protocol import main_step_window as main_step_window
 from ._protocol import step_protocol as step_protocol
 from ._regression import regression_estimate as regression_estimate
 from ._result import FitResult as FitResult
+from ._settings import FitSettings as FitSettings
 from ._space import Logistic as Logistic
 from ._space import LogLogistic as LogLogistic
 from ._space import ParameterSpace as ParameterSpace

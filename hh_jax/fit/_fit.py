@@ -10,7 +10,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import tolerances
 from ..initial_state import (
     DEFAULT_Y0,
     NAMES,
@@ -21,13 +20,15 @@ from ..initial_state import (
 )
 from ..io import Recording, Sweep
 from ..model import PointNeuron
+from ..settings import resolve_settings
 from ._data import FitData, fit_data
 from ._losses import AbstractLoss, SubthresholdStats, TraceMSE
 from ._objective import Objective
-from ._optimize import OptimiserSettings, optimise
+from ._optimize import optimise
 from ._regression import regression_estimate
 from ._replay import max_steps_for
 from ._result import TABLE_FEATURES, FitResult
+from ._settings import FitSettings
 from ._space import AREA, ParameterSpace, build_space
 
 
@@ -63,23 +64,13 @@ def fit(
     *,
     bounds: dict[str, tuple[float, float]] | None = None,
     losses: Sequence[AbstractLoss] | None = None,
-    starts: int = 8,
-    method: str = "lm",
-    steps: int = 60,
-    learning_rate: float = 0.05,
-    init: str | dict[str, float] = "regression",
     area: float | None = None,
     y0: InitialState | str = DEFAULT_Y0["analysis"],
-    seed: int = 0,
-    progress: bool = True,
+    settings: FitSettings | None = None,
     checkpoint: str | Path | None = None,
     resume: bool = False,
-    rtol: float = tolerances.FIT.rtol,
-    atol: float = tolerances.FIT.atol,
-    patience: int = 10,
-    tol: float = 1e-6,
-    max_steps: int | None = None,
-    initial: str | None = None,
+    progress: bool = True,
+    **options,
 ) -> FitResult:
     """Fit the `free` parameters of `model` to recorded sweeps.
 
@@ -98,24 +89,20 @@ def fit(
     - `losses`: loss terms (:mod:`hh_jax.fit` losses); default
       :func:`default_losses` (trace MSE + subthreshold statistics, plus spike
       timing for spiking data).
-    - `starts`: number of starts K, optimised together in one vmapped computation.
-      Start 0 is the regression estimate (`init="regression"`), start 1 the model's
-      own values (if inside the bounds), the rest quasi-random (Sobol) in the
-      bounds. `init` may also be ``"model"``, ``"random"`` or a dict of values.
-    - `method`: ``"lm"`` (Levenberg–Marquardt, default), ``"adam"``, ``"lbfgs"``.
-    - `steps`, `learning_rate`, `patience`, `tol`: iterations, Adam's step size,
-      early stopping (relative improvement below `tol` over `patience` steps).
     - `area`: membrane area (um^2) of whole-cell data when not fitted.
     - `y0`: initial state of every sweep: ``"rest"`` (default: the model's
       resting state under each sweep's initial current, its holding current),
       ``"steady"`` (V = -65 mV, gates at steady state), ``"data"`` (the first
       recorded voltage, gates at steady state there), or a State / array
       ``[V (mV), gates...]`` shared by the sweeps.
-    - `checkpoint`, `resume`: write the optimiser state to this ``.npz`` every few
-      steps; with `resume`, continue from it.
-    - `rtol`, `atol`: solver tolerances during the fit; `max_steps`: the
-      solver's step budget per sweep (default: grows with the longest sweep,
-      :func:`hh_jax.fit.max_steps_for`).
+    - `settings`: a :class:`FitSettings`: starts (`starts`, `init`, `seed`), the
+      optimiser (`method` ``"lm"``/``"adam"``/``"lbfgs"``, `steps`,
+      `learning_rate`, `patience`, `tol`, ...) and the solver (`rtol`, `atol`,
+      `max_steps`). Each of its fields may also be passed as a keyword
+      (``fit(..., steps=20)``), replacing that field of `settings`.
+    - `checkpoint`, `resume`: write the optimiser state to this ``.npz`` every
+      `checkpoint_every` steps; with `resume`, continue from it.
+    - `progress`: a progress bar over the optimiser's steps.
 
     Failures are loud: a start whose every sweep fails to simulate is restarted
     from a fresh point; sweeps that fail with the fitted parameters, and
@@ -125,7 +112,8 @@ def fit(
     **Returns:** a :class:`FitResult`.
     """
     wall_start = time.perf_counter()
-    y0 = renamed_y0("initial", initial, y0, DEFAULT_Y0["analysis"])
+    y0 = renamed_y0("initial", options.pop("initial", None), y0, DEFAULT_Y0["analysis"])
+    settings = resolve_settings(FitSettings, settings, options, entry="fit")
     check_y0(y0, allowed=(*NAMES, "data"))
     data = _as_data(data)
     names = free.names if isinstance(free, ParameterSpace) else tuple(free)
@@ -136,19 +124,16 @@ def fit(
         )
     if area is not None and (not data.whole_cell or AREA in names):
         raise ValueError("`area` is only for whole-cell data whose area is not fitted.")
-    if starts < 1:
-        raise ValueError(f"`starts` must be >= 1; got {starts}.")
     space = build_space(model, free, bounds, whole_cell=data.whole_cell)
     losses = tuple(default_losses(data) if losses is None else losses)
     if not losses:
         raise ValueError("no loss terms given.")
+    max_steps = settings.max_steps
     if max_steps is None:
         durations = np.max(
             np.where(np.asarray(data.mask), np.asarray(data.t), -np.inf), 1
         )
         max_steps = max_steps_for(float(np.max(durations - np.asarray(data.t)[:, 0])))
-    if not isinstance(max_steps, int) or max_steps < 1:
-        raise ValueError(f"`max_steps` must be a positive int; got {max_steps!r}.")
     objective = Objective(
         template=model,
         space=space,
@@ -157,19 +142,13 @@ def fit(
         area_um2=area,
         initial=y0 if isinstance(y0, str) else "state",
         y0_state=None if isinstance(y0, str) else resolve_y0(model, y0),
-        rtol=rtol,
-        atol=atol,
+        rtol=settings.rtol,
+        atol=settings.atol,
         max_steps=max_steps,
     )
-    u0, notes = _start_points(model, data, space, init, starts, seed, area)
+    starts, seed = settings.starts, settings.seed
+    u0, notes = _start_points(model, data, space, settings.init, starts, seed, area)
     reserve = space.quasi_random(4 * starts + 8, seed + 1)
-    settings = OptimiserSettings(
-        method=method,
-        steps=steps,
-        learning_rate=learning_rate,
-        tol=tol,
-        patience=patience,
-    )
     config = dict(
         free=list(space.names), starts=starts, seed=seed, sweeps=list(data.names)
     )
@@ -215,10 +194,6 @@ def _start_points(model, data, space, init, starts, seed, area):
         values, reg_notes = regression_estimate(model, data, space, area_um2=area)
         notes += ["regression initialiser: " + n for n in reg_notes]
         rows.append(space.unconstrained(values))
-    elif init not in ("model", "random"):
-        raise ValueError(
-            f"`init` must be 'regression', 'model', 'random' or a dict; got {init!r}."
-        )
     if init in ("regression", "model") and len(rows) < starts:
         try:
             rows.append(

@@ -31,30 +31,7 @@ import optax
 from jaxtyping import Array, Float
 
 from ._objective import Objective
-
-METHODS = ("lm", "adam", "lbfgs")
-
-
-@dataclasses.dataclass
-class OptimiserSettings:
-    """How to optimise. `steps`: iterations; `learning_rate`: Adam's step (in
-    unconstrained units); `clip`: Adam's global-norm clip; `tol`, `patience`: stop
-    when the best loss improved by less than a relative `tol` over `patience`
-    steps; `checkpoint_every`: steps between checkpoints."""
-
-    method: str = "lm"
-    steps: int = 100
-    learning_rate: float = 0.05
-    clip: float = 1.0
-    tol: float = 1e-6
-    patience: int = 10
-    checkpoint_every: int = 10
-
-    def __post_init__(self):
-        if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}; choose from {METHODS}.")
-        if self.steps < 1:
-            raise ValueError(f"`steps` must be >= 1; got {self.steps}.")
+from ._settings import FitSettings
 
 
 def _value_and_jacobian(objective: Objective, u):
@@ -106,7 +83,7 @@ def _gradient(objective, u):
     return jnp.sum(r * r), 2.0 * J.T @ r, ok
 
 
-def _optax_optimiser(settings: OptimiserSettings):
+def _optax_optimiser(settings: FitSettings):
     if settings.method == "adam":
         return optax.chain(
             optax.clip_by_global_norm(settings.clip), optax.adam(settings.learning_rate)
@@ -116,7 +93,7 @@ def _optax_optimiser(settings: OptimiserSettings):
     )
 
 
-def _make_step(objective: Objective, settings: OptimiserSettings):
+def _make_step(objective: Objective, settings: FitSettings):
     if settings.method == "lm":
         return jax.vmap(_lm_init), functools.partial(_lm_steps, objective)
     opt = _optax_optimiser(settings)
@@ -202,7 +179,7 @@ def optimise(
     objective: Objective,
     u0: np.ndarray,
     reserve: np.ndarray,
-    settings: OptimiserSettings,
+    settings: FitSettings,
     *,
     progress: bool = True,
     checkpoint: Path | None = None,

@@ -35,6 +35,9 @@ from ._outputs import OutputInfo as OutputInfo
 from ._params import ParameterSelection as ParameterSelection
 from ._params import stimulus_parameter_names as stimulus_parameter_names
 from ._result import GlobalSensitivity as GlobalSensitivity
+from ._settings import GlobalSettings as GlobalSettings
+from ._settings import LocalSettings as LocalSettings
+from ._settings import ThresholdSettings as ThresholdSettings
 from ._sobol import sobol_indices as sobol_indices
 from ._thresholds import ThresholdSensitivity as ThresholdSensitivity
 from ._thresholds import instability_sensitivity as instability_sensitivity

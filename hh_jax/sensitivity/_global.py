@@ -2,18 +2,18 @@
 and DGSM from batched simulations (see :mod:`._sobol` for the machinery)."""
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import equinox as eqx
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import ArrayLike, Float
 
-from .. import tolerances
 from ..initial_state import DEFAULT_Y0
 from ..model import PointNeuron
+from ..settings import resolve_settings
 from ..stimulus import AbstractStimulus
-from ..trace import Trace
-from ._outputs import SHARPNESS, THRESHOLD
+from ._outputs import THRESHOLD
 from ._problem import InitialState, Problem, make_problem
+from ._settings import GlobalSettings
 from ._sobol import (
     GlobalSensitivity,
     analyse,
@@ -41,20 +41,11 @@ def global_sensitivity(
     *,
     outputs: Sequence[str] = ("spike_count", "latency"),
     n: int = 256,
-    gradients: bool = True,
-    chunk_size: int = 256,
-    seed: int = 0,
-    progress: bool | None = None,
     y0: InitialState = DEFAULT_Y0["analysis"],
-    loss: Callable[[Trace], Array] | None = None,
-    window: tuple[float, float] | None = None,
     threshold: float = THRESHOLD,
-    sharpness: float = SHARPNESS,
-    rtol: float = tolerances.GLOBAL_SENSITIVITY.rtol,
-    atol: float = tolerances.GLOBAL_SENSITIVITY.atol,
-    max_steps: int = tolerances.GLOBAL_SENSITIVITY.max_steps,
-    num_resamples: int = 100,
-    conf_level: float = 0.95,
+    settings: GlobalSettings | None = None,
+    progress: bool | None = None,
+    **options,
 ) -> GlobalSensitivity:
     """Sobol indices (first order, total) and DGSM of scalar `outputs` over
     uniform parameter `ranges`.
@@ -65,10 +56,12 @@ def global_sensitivity(
       trace ``V``).
     - `n`: Sobol' base samples (a power of 2): ``n (P + 2)`` simulations, run
       `chunk_size` at a time in one vmapped, compiled call (progress bar for more
-      than one chunk). With `gradients`, each simulation carries forward
-      sensitivities too (about P + 1 times the cost) for the DGSM.
-    - `rtol`, `atol`, `max_steps`: solver settings (looser than the local
-      analysis: global averages need less accuracy per sample).
+      than one chunk).
+    - `y0`: initial state (``"rest"``: each sample's own resting state);
+      `threshold`: spike detection threshold, mV.
+    - `settings`: a :class:`GlobalSettings` (`gradients`, `chunk_size`, `seed`,
+      the solver's `rtol`, `atol`, `max_steps`, ...); each of its fields may
+      also be passed as a keyword.
 
     A sample whose simulation fails or whose output is not finite (e.g.
     ``AP_amplitude`` without a spike) is flagged (``status``, ``failed``) and left
@@ -76,6 +69,9 @@ def global_sensitivity(
     indices and their bootstrap confidence intervals.
     """
     start = time.perf_counter()
+    opts = resolve_settings(
+        GlobalSettings, settings, options, entry="global_sensitivity"
+    )
     names, bounds = check_ranges(ranges)
     problem = make_problem(
         model,
@@ -84,23 +80,23 @@ def global_sensitivity(
         outputs=outputs,
         wrt=names,
         y0=y0,
-        loss=loss,
-        window=window,
+        loss=opts.loss,
+        window=opts.window,
         threshold=threshold,
-        sharpness=sharpness,
-        rtol=rtol,
-        atol=atol,
-        max_steps=max_steps,
+        sharpness=opts.sharpness,
+        rtol=opts.rtol,
+        atol=opts.atol,
+        max_steps=opts.max_steps,
         scalar_only=True,
         batched=True,
     )
-    X = sobol_samples(bounds, n, seed)
-    function = _NeuronOutputs(problem, "forward" if gradients else "reverse")
+    X = sobol_samples(bounds, n, opts.seed)
+    function = _NeuronOutputs(problem, "forward" if opts.gradients else "reverse")
     Y, status, grads = evaluate_samples(
         function,
         X,
-        chunk_size=chunk_size,
-        gradients=gradients,
+        chunk_size=opts.chunk_size,
+        gradients=opts.gradients,
         progress=progress,
         desc="simulating samples",
     )
@@ -115,8 +111,8 @@ def global_sensitivity(
         parameter_units=list(problem.selection.units),
         outputs=list(problem.outputs.names),
         output_units=list(problem.outputs.units()),
-        num_resamples=num_resamples,
-        conf_level=conf_level,
-        seed=seed,
+        num_resamples=opts.num_resamples,
+        conf_level=opts.conf_level,
+        seed=opts.seed,
         start_time=start,
     )

@@ -3,7 +3,7 @@ parameters, by forward or reverse mode, with elasticities and units."""
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import diffrax as dfx
 import equinox as eqx
@@ -13,10 +13,12 @@ from jaxtyping import Array, ArrayLike, Float
 
 from ..initial_state import DEFAULT_Y0
 from ..model import PointNeuron
+from ..settings import resolve_settings
 from ..stimulus import AbstractStimulus
-from ..trace import Status, Trace
-from ._outputs import OUTPUTS, SHARPNESS, THRESHOLD
-from ._problem import ATOL, MAX_STEPS, RTOL, InitialState, Problem, make_problem
+from ..trace import Status
+from ._outputs import OUTPUTS, THRESHOLD
+from ._problem import InitialState, Problem, make_problem
+from ._settings import LocalSettings
 from ._tables import Column, TabularResult, derivative_unit
 
 
@@ -168,15 +170,10 @@ def local_sensitivity(
     *,
     outputs: Sequence[str] = ("spike_count", "latency"),
     wrt: Sequence[str] = ("g_Na", "g_K", "g_L"),
-    mode: str = "auto",
     y0: InitialState = DEFAULT_Y0["analysis"],
-    loss: Callable[[Trace], Array] | None = None,
-    window: tuple[float, float] | None = None,
     threshold: float = THRESHOLD,
-    sharpness: float = SHARPNESS,
-    rtol: float = RTOL,
-    atol: float = ATOL,
-    max_steps: int = MAX_STEPS,
+    settings: LocalSettings | None = None,
+    **options,
 ) -> LocalSensitivity:
     """Derivatives of `outputs` of one simulation with respect to `wrt`.
 
@@ -189,22 +186,22 @@ def local_sensitivity(
       and ``loss`` (your `loss(trace)`); see :data:`OUTPUTS`.
     - `wrt`: model parameter names (``"g_Na"``, ``"C_m"``, ...) and stimulus
       fields (``"stimulus.amplitude"``).
-    - `mode`: ``"auto"`` picks forward mode (``jax.jacfwd``) when there are no
-      more parameters than output values, else reverse mode (``jax.jacrev``,
-      adjoint solved backwards by ``diffrax.BacksolveAdjoint``); or force
-      ``"forward"``/``"reverse"``. The result says which was used.
     - `y0`: ``"rest"`` (the model's own resting state, which moves with the
-      parameters; default), ``None`` (the steady state at -65 mV), or a state.
-    - `window`: (start, end) ms for spike counts, latency and rate (default: the
-      stimulus's span). `threshold` (mV) and `sharpness` (1/mV) of the soft count.
-    - `rtol`, `atol`, `max_steps`: solver settings; tight by default (1e-8) so
-      that derivatives of the adaptive solution are accurate.
+      parameters; default), ``"steady"`` (-65 mV, gates at steady state), or a
+      state.
+    - `threshold`: mV, of the soft spike count.
+    - `settings`: a :class:`LocalSettings`: `mode` (``"auto"``, ``"forward"``,
+      ``"reverse"``), your `loss`, the `window` and `sharpness` of the spike
+      outputs, and the solver's `rtol`, `atol`, `max_steps` (1e-8 by default, so
+      that derivatives of the adaptive solution are accurate). Each of its
+      fields may also be passed as a keyword.
 
     **Returns:** a :class:`LocalSensitivity` (raw derivatives and elasticities).
     Raises ``ValueError`` for unknown names; a failed simulation is reported in
     ``status`` (its numbers are NaN).
     """
     start = time.perf_counter()
+    opts = resolve_settings(LocalSettings, settings, options, entry="local_sensitivity")
     problem = make_problem(
         model,
         stimulus,
@@ -212,17 +209,17 @@ def local_sensitivity(
         outputs=outputs,
         wrt=wrt,
         y0=y0,
-        loss=loss,
-        window=window,
+        loss=opts.loss,
+        window=opts.window,
         threshold=threshold,
-        sharpness=sharpness,
-        rtol=rtol,
-        atol=atol,
-        max_steps=max_steps,
+        sharpness=opts.sharpness,
+        rtol=opts.rtol,
+        atol=opts.atol,
+        max_steps=opts.max_steps,
     )
     T = problem.ts.shape[0]
     num_values = sum(T if OUTPUTS[n].trace else 1 for n in problem.outputs.names)
-    mode, reason = choose_mode(len(problem.selection), num_values, mode)
+    mode, reason = choose_mode(len(problem.selection), num_values, opts.mode)
     theta = problem.theta0()
     J, values, status = jacobian(problem, theta, mode)
     status = int(status)

@@ -36,6 +36,7 @@ import numpy as np
 from .. import excitability, tolerances
 from ..initial_state import DEFAULT_Y0, InitialState, check_y0, is_named, resolve_y0
 from ..model import PointNeuron
+from ..settings import resolve_settings
 from ..simulate import DEFAULT_MAX_STEPS
 from ._implicit import (
     RestGrowth,
@@ -46,6 +47,7 @@ from ._implicit import (
     root_and_derivative,
 )
 from ._params import select
+from ._settings import ThresholdSettings
 from ._tables import (
     Column,
     TabularResult,
@@ -150,16 +152,13 @@ def _step_threshold(
     stop,
     t_end,
     after,
-    dt_save,
     y0,
     level,
-    level_tol,
-    rtol,
-    atol,
-    max_steps,
-    max_iterations,
+    settings: ThresholdSettings,
 ):
     began = time.perf_counter()
+    dt_save, level_tol = settings.dt_save, settings.level_tol
+    rtol, atol, max_steps = settings.rtol, settings.atol, settings.max_steps
     selection = select(model, None, wrt)
     check_y0(y0)
     from_rest = is_named(y0, "rest")
@@ -187,7 +186,13 @@ def _step_threshold(
     # The seed's grid refinement leaves the root within tol / 2 of `guess`.
     lo, hi = guess - tol, guess + tol
     value, d, ok = root_and_derivative(
-        bisect, theta, G, jnp.asarray(lo), jnp.asarray(hi), level_tol, max_iterations
+        bisect,
+        theta,
+        G,
+        jnp.asarray(lo),
+        jnp.asarray(hi),
+        level_tol,
+        settings.max_iterations,
     )
     if not bool(ok):
         if min(abs(float(value) - lo), abs(float(value) - hi)) < 1e-9 * tol:
@@ -196,7 +201,8 @@ def _step_threshold(
                 f"{CURRENT_UNIT}; the seed and the criterion disagree (tolerances?)."
             )
         warnings.warn(
-            f"{name}: bisection stopped after {max_iterations} iterations before "
+            f"{name}: bisection stopped after {settings.max_iterations} iterations "
+            "before "
             f"the peak came within {level_tol:g} mV of {level:g} mV; the root is "
             "at float resolution, the derivative is still that of the criterion.",
             stacklevel=3,
@@ -210,46 +216,56 @@ def _step_threshold(
     return _result(name, description, method, value, d, ok, selection, theta, began)
 
 
+def _threshold_settings(settings, options, entry, max_steps):
+    opts = resolve_settings(ThresholdSettings, settings, options, entry=entry)
+    if opts.max_steps is None:
+        opts = dataclasses.replace(opts, max_steps=max_steps)
+    return opts
+
+
 def rheobase_sensitivity(
     model: PointNeuron,
     wrt: Sequence[str] = ("g_Na", "g_K", "g_L"),
     *,
     duration: float = 100.0,
-    dt_save: float = 0.025,
     bracket: tuple[float, float] = (0.0, 20.0),
     y0: InitialState = DEFAULT_Y0["analysis"],
-    seed_tol: float = 1e-3,
-    level_tol: float = 1e-3,
-    rtol: float = tolerances.THRESHOLD_SENSITIVITY.rtol,
-    atol: float = tolerances.THRESHOLD_SENSITIVITY.atol,
-    max_steps: int = tolerances.THRESHOLD_SENSITIVITY.max_steps,
-    max_iterations: int = 256,
+    settings: ThresholdSettings | None = None,
+    **options,
 ) -> ThresholdSensitivity:
     """The rheobase (uA/cm^2) of a `duration` ms step from rest and its derivative
     with respect to each parameter in `wrt`, by implicit differentiation.
 
     The criterion is that of :func:`hh_jax.excitability.rheobase`: the peak of V
     over save times every `dt_save` ms (until 20 ms after the step) reaching
-    0 mV. The root is seeded by that function (to `seed_tol` within `bracket`),
-    refined by bisection until the peak is within `level_tol` mV of 0 mV, and
-    differentiated implicitly. `y0`: ``"rest"`` (the model's resting state,
-    moving with the parameters), ``None`` (steady state at -65 mV) or a state.
-    Tight solver tolerances (`rtol`, `atol`) are the default: the response is
+    0 mV. The root is seeded by that function (to `seed_tol` within `bracket`,
+    uA/cm^2), refined by bisection until the peak is within `level_tol` mV of
+    0 mV, and differentiated implicitly. `y0`: ``"rest"`` (the model's resting
+    state, moving with the parameters), ``"steady"`` (-65 mV) or a state.
+    `settings`: a :class:`ThresholdSettings` (`dt_save`, `seed_tol`,
+    `level_tol`, the solver's `rtol`, `atol`, `max_steps`, ...; each may also be
+    a keyword). Tight solver tolerances are the default: the response is
     extremely steep in I near threshold.
     """
+    opts = _threshold_settings(
+        settings,
+        options,
+        "rheobase_sensitivity",
+        tolerances.THRESHOLD_SENSITIVITY.max_steps,
+    )
 
-    def seed(state, options):
+    def seed(state, solver):
         r = excitability.rheobase(
             model,
             duration=duration,
             bracket=bracket,
-            tol=seed_tol,
+            tol=opts.seed_tol,
             y0=state,
-            dt_save=dt_save,
+            dt_save=opts.dt_save,
             threshold=PEAK_LEVEL,
-            **options,
+            **solver,
         )
-        return r, seed_tol
+        return r, opts.seed_tol
 
     return _step_threshold(
         model,
@@ -261,14 +277,9 @@ def rheobase_sensitivity(
         stop=duration,
         t_end=duration + 20.0,
         after=-np.inf,
-        dt_save=dt_save,
         y0=y0,
         level=PEAK_LEVEL,
-        level_tol=level_tol,
-        rtol=rtol,
-        atol=atol,
-        max_steps=max_steps,
-        max_iterations=max_iterations,
+        settings=opts,
     )
 
 
@@ -278,15 +289,10 @@ def onset_sensitivity(
     *,
     duration: float = 500.0,
     sustained_after: float = 400.0,
-    dt_save: float = 0.025,
     bracket: tuple[float, float] = (2.0, 20.0),
     y0: InitialState = DEFAULT_Y0["analysis"],
-    seed_tol: float = 1e-3,
-    level_tol: float = 1e-3,
-    rtol: float = tolerances.THRESHOLD_SENSITIVITY.rtol,
-    atol: float = tolerances.THRESHOLD_SENSITIVITY.atol,
-    max_steps: int = tolerances.ONSET_SENSITIVITY.max_steps,
-    max_iterations: int = 256,
+    settings: ThresholdSettings | None = None,
+    **options,
 ) -> ThresholdSensitivity:
     """The onset current of sustained repetitive firing (uA/cm^2) and its
     derivatives: the smallest step from rest whose spikes go on past
@@ -294,21 +300,25 @@ def onset_sensitivity(
     :func:`hh_jax.excitability.repetitive_firing_onset` (6.26 uA/cm^2 for HH, near
     the saddle-node of limit cycles). Written as the peak of V after
     `sustained_after` reaching 0 mV, found by bisection from that function's
-    seed and differentiated implicitly (see :func:`rheobase_sensitivity`)."""
+    seed and differentiated implicitly (`y0`, `settings` as for
+    :func:`rheobase_sensitivity`; `max_steps` defaults to 200 000 here)."""
+    opts = _threshold_settings(
+        settings, options, "onset_sensitivity", tolerances.ONSET_SENSITIVITY.max_steps
+    )
 
-    def seed(state, options):
+    def seed(state, solver):
         r = excitability.repetitive_firing_onset(
             model,
             duration=duration,
             sustained_after=sustained_after,
             bracket=bracket,
-            tol=seed_tol,
+            tol=opts.seed_tol,
             y0=state,
-            dt_save=dt_save,
+            dt_save=opts.dt_save,
             threshold=PEAK_LEVEL,
-            **options,
+            **solver,
         )
-        return r, seed_tol
+        return r, opts.seed_tol
 
     return _step_threshold(
         model,
@@ -323,14 +333,9 @@ def onset_sensitivity(
         stop=duration,
         t_end=duration,
         after=sustained_after,
-        dt_save=dt_save,
         y0=y0,
         level=PEAK_LEVEL,
-        level_tol=level_tol,
-        rtol=rtol,
-        atol=atol,
-        max_steps=max_steps,
-        max_iterations=max_iterations,
+        settings=opts,
     )
 
 

@@ -20,6 +20,7 @@ from ._features import spike_features as spike_features
 from ._features import stimulus_window as stimulus_window
 from ._results import SweepResults as SweepResults
 from ._results import open_sweep as open_sweep
+from ._run import SweepSettings as SweepSettings
 from ._run import run_sweep as run_sweep
 from ._space import AbstractSpace as AbstractSpace
 from ._space import Axis as Axis

@@ -1,6 +1,7 @@
 """``run_sweep``: simulate every parameter set of a space, chunk by chunk, into a
 directory; sharded over local devices, split over processes, resumable."""
 
+import dataclasses
 import math
 import os
 import time
@@ -12,6 +13,7 @@ import numpy as np
 from ..batching import check_chunk_size, map_chunks
 from ..initial_state import DEFAULT_Y0, InitialState, check_y0, renamed_y0
 from ..model import PointNeuron, State
+from ..settings import resolve_settings
 from ..spikes import THRESHOLD
 from ..stimulus import AbstractStimulus, as_stimulus
 from . import _storage as storage
@@ -154,6 +156,46 @@ def _wait_for(results: SweepResults, timeout: float | None, poll: float) -> bool
     return True
 
 
+@dataclasses.dataclass(frozen=True)
+class SweepSettings:
+    """The options of :func:`run_sweep` (each may also be passed to it as a
+    keyword; :mod:`hh_jax.settings`).
+
+    Integration and output:
+
+    - `dt`: fixed RK4 step, ms.
+    - `chunk_size`: parameter sets per chunk file and per compiled call (one
+      compilation for all chunks); padded inside to a multiple of the devices.
+    - `max_spikes`: spike-time slots per neuron (None: room for 500 Hz).
+    - `window`: (start, stop) ms for rate and latency; None: where the stimulus
+      is nonzero (:func:`stimulus_window`).
+    - `save_spikes`: also store spike times, (n, max_spikes) ms, NaN-padded.
+    - `save_interval`: also store V (mV) every `save_interval` ms (large!).
+
+    Devices and processes:
+
+    - `devices`: devices to shard each chunk over (None: ``jax.local_devices()``).
+    - `process_id`, `num_processes`: this process's share: chunks
+      ``process_id, process_id + num_processes, ...`` (None:
+      ``jax.process_index()`` and ``jax.process_count()``, i.e. set by
+      ``jax.distributed.initialize``). Each process writes its own chunk files;
+      process 0 waits (up to `wait_timeout` s, polling every `poll_interval` s)
+      for all chunks and writes ``summary.json``.
+    """
+
+    dt: float = 0.05
+    chunk_size: int = 4096
+    max_spikes: int | None = None
+    window: tuple[float, float] | None = None
+    save_spikes: bool = False
+    save_interval: float | None = None
+    devices: list | None = None
+    process_id: int | None = None
+    num_processes: int | None = None
+    wait_timeout: float | None = None
+    poll_interval: float = 0.5
+
+
 def run_sweep(
     model: PointNeuron,
     space: AbstractSpace,
@@ -161,21 +203,11 @@ def run_sweep(
     out: str | os.PathLike,
     *,
     duration: float,
-    dt: float = 0.05,
-    chunk_size: int = 4096,
-    max_spikes: int | None = None,
-    threshold: float = THRESHOLD,
-    window: tuple[float, float] | None = None,
     y0: InitialState = DEFAULT_Y0["simulate"],
-    save_spikes: bool = False,
-    save_interval: float | None = None,
-    devices: list | None = None,
-    process_id: int | None = None,
-    num_processes: int | None = None,
+    threshold: float = THRESHOLD,
+    settings: SweepSettings | None = None,
     progress: bool | None = None,
-    wait_timeout: float | None = None,
-    poll_interval: float = 0.5,
-    start: str | None = None,
+    **options,
 ) -> SweepResults:
     """Simulate `model` at every parameter set of `space` under `stimulus` and write
     per-neuron features to directory `out`, one file per chunk.
@@ -191,34 +223,24 @@ def run_sweep(
     - `out`: output directory, created if needed. If it already holds this sweep,
       finished chunks are kept and only missing ones are computed; a different
       sweep there raises ``ValueError``.
-    - `duration`: simulated time, ms (from t = 0). `dt`: RK4 step, ms.
-    - `chunk_size`: parameter sets per chunk file and per compiled call (one
-      compilation for all chunks); padded inside to a multiple of the devices.
-    - `max_spikes`: spike-time slots per neuron (default: room for 500 Hz).
-    - `threshold`: spike detection threshold, mV (default -20).
-    - `window`: (start, stop) ms for rate and latency; default: where the stimulus
-      is nonzero (:func:`stimulus_window`).
+    - `duration`: simulated time, ms (from t = 0).
     - `y0`: initial state, ``"steady"`` (default: V = -65 mV, gates at steady
       state, as :func:`hh_jax.simulate_fixed`), ``"rest"`` (each neuron's own
       resting state, found by Newton's method; status INVALID_INPUT if none) or
       one state (a State or ``[V (mV), gates...]``) shared by every neuron.
-    - `save_spikes`: also store spike times, (n, max_spikes) ms, NaN-padded.
-    - `save_interval`: also store V (mV) every `save_interval` ms (large!).
-    - `devices`: devices to shard each chunk over (default
-      ``jax.local_devices()``).
-    - `process_id`, `num_processes`: this process's share: chunks
-      ``process_id, process_id + num_processes, ...`` (default
-      ``jax.process_index()`` and ``jax.process_count()``, i.e. set by
-      ``jax.distributed.initialize``). Each process writes its own chunk files;
-      process 0 waits (up to `wait_timeout` s, polling every `poll_interval` s)
-      for all chunks and writes ``summary.json``.
+    - `threshold`: spike detection threshold, mV (default -20).
+    - `settings`: a :class:`SweepSettings`: the RK4 step `dt`, `chunk_size`,
+      `max_spikes`, `window`, what to save (`save_spikes`, `save_interval`) and
+      how to share the work (`devices`, `process_id`, `num_processes`, ...). Each
+      of its fields may also be passed as a keyword (``run_sweep(..., dt=0.02)``).
     - `progress`: show a progress bar (default: when more than one chunk is due).
 
     **Returns:** :class:`SweepResults` for `out` (``open_sweep(out)``).
     Results do not depend on `chunk_size`'s padding, the devices or the processes:
     every neuron is computed by the same elementwise program.
     """
-    y0 = renamed_y0("start", start, y0, DEFAULT_Y0["simulate"])
+    y0 = renamed_y0("start", options.pop("start", None), y0, DEFAULT_Y0["simulate"])
+    opts = resolve_settings(SweepSettings, settings, options, entry="run_sweep")
     _check_model(model)
     if not isinstance(space, AbstractSpace):
         raise TypeError(
@@ -230,15 +252,16 @@ def run_sweep(
     settings = _settings(
         stimulus,
         duration,
-        dt,
-        max_spikes,
+        opts.dt,
+        opts.max_spikes,
         threshold,
-        window,
+        opts.window,
         _sweep_y0(model, y0),
-        save_spikes=save_spikes,
-        save_interval=save_interval,
+        save_spikes=opts.save_spikes,
+        save_interval=opts.save_interval,
     )
-    chunk_size = check_chunk_size(chunk_size, space.size)
+    chunk_size = check_chunk_size(opts.chunk_size, space.size)
+    process_id, num_processes = opts.process_id, opts.num_processes
     num_chunks = math.ceil(space.size / chunk_size)
     process_id = jax.process_index() if process_id is None else int(process_id)
     num_processes = jax.process_count() if num_processes is None else num_processes
@@ -264,7 +287,7 @@ def run_sweep(
         if not storage.chunk_is_complete(results.chunk_path(i), lo, hi):
             due.append(i)
 
-    mesh = neuron_mesh(devices)
+    mesh = neuron_mesh(opts.devices)
     show = len(due) > 1 if progress is None else progress
     began = time.perf_counter()
 
@@ -291,7 +314,9 @@ def run_sweep(
     )
 
     if process_id == 0:
-        if num_processes > 1 and not _wait_for(results, wait_timeout, poll_interval):
+        if num_processes > 1 and not _wait_for(
+            results, opts.wait_timeout, opts.poll_interval
+        ):
             return results
         if results.complete:
             summary = summarise(results)
