@@ -438,18 +438,28 @@ def select(
     return ParameterSelection(params, tuple(transforms))
 
 
-def _check_pair(p: Parameter, pair) -> tuple[float, float]:
+def check_interval(
+    name: str, pair, *, what: str = "bounds", unit: str | None = None
+) -> tuple[float, float]:
+    """``(low, high)`` of the interval `pair` given for parameter `name`;
+    ``ValueError`` naming it (and its `unit`) unless two finite numbers with
+    low < high. `what` says what the interval is ("bounds", "range")."""
+    in_unit = f" in {unit}" if unit else ""
     try:
-        lower, upper = (float(x) for x in pair)
+        low, high = (float(x) for x in pair)
     except (TypeError, ValueError):
         raise ValueError(
-            f"the bounds of `{p.name}` must be a pair (low, high) in {p.unit}; got "
-            f"{pair!r}."
+            f"the {what} of `{name}` must be a pair (low, high){in_unit}; got {pair!r}."
         ) from None
-    if not (math.isfinite(lower) and math.isfinite(upper) and lower < upper):
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
         raise ValueError(
-            f"the bounds of `{p.name}` must be finite and satisfy lower < upper "
-            f"({p.unit}); got ({lower:g}, {upper:g})."
+            f"the {what} of `{name}` must be finite with low < high{in_unit}; got "
+            f"({low:g}, {high:g})."
         )
+    return low, high
+
+
+def _check_pair(p: Parameter, pair) -> tuple[float, float]:
+    lower, upper = check_interval(p.name, pair, unit=p.unit)
     p.check_range(lower, upper, "bounds")
     return lower, upper

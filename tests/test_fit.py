@@ -178,7 +178,7 @@ def test_bad_fit_requests_raise(noisy):
         fit(noisy, model, [], progress=False)
     with pytest.raises(ValueError, match="outside its bounds"):
         fit(noisy, model, FREE, init=dict(g_Na=1000.0), progress=False)
-    with pytest.raises(ValueError, match="lower < upper"):
+    with pytest.raises(ValueError, match="low < high"):
         fit(noisy, model, FREE, bounds=dict(g_K=(50.0, 10.0)), progress=False)
     with pytest.raises(ValueError, match="'area' can be fitted only"):
         fit(noisy, model, FREE + ["area"], progress=False)

@@ -96,7 +96,7 @@ def test_user_bounds_override_and_are_checked_with_name_and_unit():
     with pytest.raises(ValueError, match=r"`C_m`.*> 0 uF/cm\^2"):
         build_space(MODEL, ["C_m"], {"C_m": (0.0, 2.0)})
     for bad in ((3.0, 2.0), (1.0, math.nan), (1.0, math.inf)):
-        with pytest.raises(ValueError, match=r"`g_K`.*lower < upper \(mS/cm\^2\)"):
+        with pytest.raises(ValueError, match=r"`g_K`.*low < high in mS/cm\^2"):
             select(MODEL, None, ["g_K"], bounds={"g_K": bad})
     with pytest.raises(ValueError, match="pair"):
         select(MODEL, None, ["g_K"], bounds={"g_K": 3.0})

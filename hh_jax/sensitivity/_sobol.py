@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..batching import map_chunks
+from ..parameters import check_interval
 from ._result import GlobalSensitivity
 
 # An output whose standard deviation over the samples is below this fraction of
@@ -33,17 +34,7 @@ def check_ranges(ranges: Mapping[str, Sequence]) -> tuple:
         raise ValueError("no parameter ranges given: {name: (low, high)}.")
     names, bounds = [], []
     for name, pair in ranges.items():
-        try:
-            low, high = (float(x) for x in pair)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"the range of `{name}` must be a pair (low, high); got {pair!r}."
-            ) from None
-        if not (math.isfinite(low) and math.isfinite(high) and low < high):
-            raise ValueError(
-                f"the range of `{name}` must be finite with low < high; got "
-                f"({low:g}, {high:g})."
-            )
+        low, high = check_interval(name, pair, what="range")
         names.append(name)
         bounds.append((low, high))
     return tuple(names), np.asarray(bounds)
