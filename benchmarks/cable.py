@@ -158,6 +158,26 @@ class JaxleyWorker:
         self._dir.cleanup()
 
 
+def neuron_row(workload, cable, tstop, dt, results, compile_s, **extra):
+    """The row of a workload timed in hh_jax and NEURON: `results` holds the
+    (best, all runs) seconds of ``"hh_jax"`` and ``"neuron"``, `compile_s` is
+    the seconds of hh_jax's first call (compilation is its excess over the best
+    run), `extra` more columns."""
+    (ours_s, ours_all), (nrn_s, nrn_all) = results["hh_jax"], results["neuron"]
+    return dict(
+        workload=workload,
+        nodes=cable.num_nodes,
+        **extra,
+        steps=int(round(tstop / dt)),
+        hh_jax_s=ours_s,
+        neuron_s=nrn_s,
+        hh_jax_over_neuron=ours_s / nrn_s,
+        compile_s=compile_s - ours_s,
+        runs_hh_jax_s=ours_all,
+        runs_neuron_s=nrn_all,
+    )
+
+
 def add_peer_times(row, results, ours_key):
     """Peer rows: seconds, runs and hh_jax's time over theirs."""
     for name, (best, runs) in results.items():
@@ -257,20 +277,16 @@ def bench_single(name, d_lambda, tstop, dt, repeats, jaxley=None):
         timers["hh_jax_jit"] = timed(lambda: jitted(cable))
         timers.update(jaxley.timers("forward"))
     results = interleaved(timers, repeats)
-    (ours_s, ours_all), (nrn_s, nrn_all) = results["hh_jax"], results["neuron"]
     neuron_clear()
-    row = dict(
-        workload=name,
-        nodes=cable.num_nodes,
+    row = neuron_row(
+        name,
+        cable,
+        tstop,
+        dt,
+        results,
+        compile_s,
         neuron_segments=nseg_nrn,
-        steps=int(round(tstop / dt)),
-        hh_jax_s=ours_s,
-        neuron_s=nrn_s,
-        hh_jax_over_neuron=ours_s / nrn_s,
-        compile_s=compile_s - ours_s,
         max_abs_dV_mV=float(np.max(np.abs(V - V_nrn))),
-        runs_hh_jax_s=ours_all,
-        runs_neuron_s=nrn_all,
     )
     if jaxley is not None:
         row["hh_jax_jit_s"], row["runs_hh_jax_jit_s"] = results["hh_jax_jit"]
@@ -303,20 +319,19 @@ def bench_squid(repeats, smoke):
     clamp.delay, clamp.dur, clamp.amp = 0.0, 0.1, 1e5
     refs = [sec(0.3)._ref_v, sec(0.7)._ref_v]
     V_nrn = neuron_run(refs, dt, tstop)
-    ours_s, ours_all = best_of(ours, repeats)
-    nrn_s, nrn_all = best_of(lambda: neuron_run(refs, dt, tstop), repeats)
+    results = dict(
+        hh_jax=best_of(ours, repeats),
+        neuron=best_of(lambda: neuron_run(refs, dt, tstop), repeats),
+    )
     neuron_clear()
-    return dict(
-        workload="squid",
-        nodes=cable.num_nodes,
-        steps=int(round(tstop / dt)),
-        hh_jax_s=ours_s,
-        neuron_s=nrn_s,
-        hh_jax_over_neuron=ours_s / nrn_s,
-        compile_s=compile_s - ours_s,
+    return neuron_row(
+        "squid",
+        cable,
+        tstop,
+        dt,
+        results,
+        compile_s,
         max_abs_dV_mV=float(np.max(np.abs(V - V_nrn))),
-        runs_hh_jax_s=ours_all,
-        runs_neuron_s=nrn_all,
     )
 
 
@@ -352,19 +367,15 @@ def bench_batch(batch, tstop, dt, repeats, jaxley=None):
     if jaxley is not None:
         timers.update(jaxley.timers("batch"))
     results = interleaved(timers, repeats)
-    (ours_s, ours_all), (nrn_s, nrn_all) = results["hh_jax"], results["neuron"]
     neuron_clear()
-    row = dict(
-        workload=f"batch of {batch}",
-        nodes=cable.num_nodes,
+    row = neuron_row(
+        f"batch of {batch}",
+        cable,
+        tstop,
+        dt,
+        results,
+        compile_s,
         batch=batch,
-        steps=int(round(tstop / dt)),
-        hh_jax_s=ours_s,
-        neuron_s=nrn_s,
-        hh_jax_over_neuron=ours_s / nrn_s,
-        compile_s=compile_s - ours_s,
-        runs_hh_jax_s=ours_all,
-        runs_neuron_s=nrn_all,
     )
     add_peer_times(row, results, "hh_jax_s")
     return row

@@ -50,6 +50,20 @@ def _run(nrn, recorders, *, dt, tstop, secondorder=0, cvode_tol=None):
     return np.array([np.array(v)[:n] for v in vectors])
 
 
+def _neuron_hh_axon(nrn, L, diam, R_a, nseg, delay, dur, amp):
+    """An unbranched hh axon in NEURON (18.5 degC) with an ``IClamp`` of `amp`
+    nA from `delay` for `dur` ms at x = 0; returns the section and the clamp
+    (keep it, or NEURON drops the stimulus)."""
+    sec = nrn.Section(name="axon")
+    sec.L, sec.diam, sec.Ra, sec.nseg = L, diam, R_a, nseg
+    sec.insert("hh")
+    sec.el_hh = -54.387
+    nrn.celsius = 18.5
+    clamp = nrn.IClamp(sec(0.0))
+    clamp.delay, clamp.dur, clamp.amp = delay, dur, amp
+    return sec, clamp
+
+
 # -- morphology and discretisation ------------------------------------------------
 
 
@@ -205,13 +219,7 @@ def test_tapered_section_with_a_step_in_diameter(nrn):
 def test_unbranched_hh_axon_matches_neuron_step_for_step(nrn):
     # Backward Euler here (NEURON's default); Crank-Nicolson in the tests below.
     L, diam, R_a, nseg, dt, tstop = 5000.0, 20.0, 100.0, 51, 0.025, 5.0
-    sec = nrn.Section(name="axon")
-    sec.L, sec.diam, sec.Ra, sec.nseg = L, diam, R_a, nseg
-    sec.insert("hh")
-    sec.el_hh = -54.387
-    nrn.celsius = 18.5
-    clamp = nrn.IClamp(sec(0.0))
-    clamp.delay, clamp.dur, clamp.amp = 0.5, 0.3, 20.0
+    sec, _clamp = _neuron_hh_axon(nrn, L, diam, R_a, nseg, 0.5, 0.3, 20.0)
     V_nrn = _run(nrn, [seg._ref_v for seg in sec], dt=dt, tstop=tstop)
 
     cable = hc.Cable.unbranched(
@@ -316,13 +324,7 @@ def test_squid_axon_conduction_velocity_matches_neuron(nrn):
     segments, dt 0.005 ms, 0.1 ms of 100 uA at x = 0; velocity between the nodes
     at 30 % and 70 % of the length from interpolated 0 mV crossings."""
     L, diam, R_a, nseg, dt, tstop = 1e5, 476.0, 35.4, 801, 0.005, 4.5
-    sec = nrn.Section(name="axon")
-    sec.L, sec.diam, sec.Ra, sec.nseg = L, diam, R_a, nseg
-    sec.insert("hh")
-    sec.el_hh = -54.387
-    nrn.celsius = 18.5
-    clamp = nrn.IClamp(sec(0.0))
-    clamp.delay, clamp.dur, clamp.amp = 0.0, 0.1, 1e5
+    sec, _clamp = _neuron_hh_axon(nrn, L, diam, R_a, nseg, 0.0, 0.1, 1e5)
     refs = [sec(0.3)._ref_v, sec(0.7)._ref_v]
     ts = np.arange(0.0, tstop, dt)
     cable = hc.Cable.unbranched(

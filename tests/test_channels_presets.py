@@ -8,6 +8,7 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _helpers import PRESETS
 from scipy.optimize import brentq
 
 import hh_jax as hh
@@ -46,15 +47,7 @@ def _response(model, amplitude, start, stop, duration):
 
 
 def test_presets_are_point_neurons_with_keyword_constructors():
-    for cls in (
-        hh.HodgkinHuxley,
-        hh.CorticalRegularSpiking,
-        hh.CorticalFastSpiking,
-        hh.CorticalIntrinsicBursting,
-        hh.CorticalLowThresholdSpiking,
-        hh.FastSpikingInterneuron,
-        hh.AdaptingPyramidal,
-    ):
+    for cls in PRESETS:
         model = cls(C_m=1.5)
         assert isinstance(model, hh.PointNeuron) and isinstance(model, cls)
         assert float(model.C_m) == 1.5

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _helpers import PRESETS
 from neuroml.utils import validate_neuroml2
 
 import hh_jax as hh
@@ -154,15 +155,6 @@ def fitted(name):
     return CANDIDATES[name].build().replace(**FITTED[name])
 
 
-PRESETS = [
-    hh.HodgkinHuxley,
-    hh.CorticalRegularSpiking,
-    hh.CorticalFastSpiking,
-    hh.CorticalIntrinsicBursting,
-    hh.CorticalLowThresholdSpiking,
-    hh.FastSpikingInterneuron,
-    hh.AdaptingPyramidal,
-]
 MODELS = {cls.__name__: cls for cls in PRESETS}
 MODELS.update({f"fit:{n}": (lambda n=n: fitted(n)) for n in FITTED})
 

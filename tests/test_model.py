@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from test_cortical import P as CORTICAL_RS
 
 import hh_jax as hh
 from hh_jax.channels import AbstractChannel, GateRates
@@ -168,19 +169,8 @@ def test_presets_are_classes_with_the_old_keywords_and_defaults():
     assert isinstance(hh_model, hh.HodgkinHuxley) and float(hh_model.g_Na) == 100.0
     rs = hh.CorticalRegularSpiking()
     assert isinstance(rs, hh.CorticalRegularSpiking)
-    expected = dict(
-        g_Na=50.0,
-        g_K=5.0,
-        g_M=0.07,
-        g_L=0.1,
-        E_Na=50.0,
-        E_K=-100.0,
-        E_L=-70.0,
-        V_T=-55.0,
-        tau_max=1000.0,
-        C_m=1.0,
-        temperature=36.0,
-    )
+    # The published values, as test_cortical's SciPy transcription uses them.
+    expected = dict(CORTICAL_RS, temperature=36.0)
     for name, value in expected.items():
         assert float(rs.get(name)) == value, name
     assert rs.gate_names == ("m", "h", "n", "p")

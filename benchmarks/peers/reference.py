@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import scipy
-from scipy.integrate import solve_ivp
 
 import workload as w
+from run_scipy import solve_piecewise
 
 RTOL = ATOL = 1e-11
 GRID_DT = 0.01
@@ -30,28 +30,16 @@ _upward_zero.direction = 1.0
 
 
 def solve_one(gna: float, t: np.ndarray):
-    V = np.empty_like(t)
-    y = w.initial_state(1)[0]
-    spikes = []
-    for a, b in zip(w.BREAKS[:-1], w.BREAKS[1:]):
-        i_ext = w.I_AMP if a == w.STIM_START else 0.0
-        sol = solve_ivp(
-            w.make_rhs(gna, i_ext),
-            (a, b),
-            y,
-            method="DOP853",
-            rtol=RTOL,
-            atol=ATOL,
-            dense_output=True,
-            events=_upward_zero,
-        )
-        if not sol.success:
-            raise RuntimeError(sol.message)
-        sel = (t >= a) & (t <= b)
-        V[sel] = sol.sol(t[sel])[0]
-        spikes.extend(sol.t_events[0].tolist())
-        y = sol.y[:, -1]
-    return V, np.array(spikes)
+    V, sols = solve_piecewise(
+        gna,
+        w.initial_state(1)[0],
+        t,
+        method="DOP853",
+        rtol=RTOL,
+        atol=ATOL,
+        events=_upward_zero,
+    )
+    return V, np.array([s for sol in sols for s in sol.t_events[0].tolist()])
 
 
 def compute(n: int = w.N_ACC):

@@ -31,27 +31,28 @@ def run_odeint(gna, y0, t):
     return odeint(rhs, y0, t, tfirst=True)[:, 0]
 
 
-def run_piecewise(gna, y0, t, method="DOP853", rtol=1e-9, atol=1e-9):
+def solve_piecewise(gna, y0, t, **options):
+    """V (mV) on `t` from ``solve_ivp`` (`options`, dense output) run piece by
+    piece between the stimulus discontinuities ``w.BREAKS``, and the solution
+    of each piece (for its events)."""
     V = np.empty_like(t)
     y = y0
+    sols = []
     for a, b in zip(w.BREAKS[:-1], w.BREAKS[1:]):
         i_ext = w.I_AMP if a == w.STIM_START else 0.0
-        sol = solve_ivp(
-            w.make_rhs(gna, i_ext),
-            (a, b),
-            y,
-            method=method,
-            rtol=rtol,
-            atol=atol,
-            dense_output=True,
-        )
+        sol = solve_ivp(w.make_rhs(gna, i_ext), (a, b), y, dense_output=True, **options)
         if not sol.success:
             raise RuntimeError(sol.message)
         # Samples on [a, b]; the left end of later pieces overwrites nothing new.
         sel = (t >= a) & (t <= b)
         V[sel] = sol.sol(t[sel])[0]
         y = sol.y[:, -1]
-    return V
+        sols.append(sol)
+    return V, sols
+
+
+def run_piecewise(gna, y0, t, method="DOP853", rtol=1e-9, atol=1e-9):
+    return solve_piecewise(gna, y0, t, method=method, rtol=rtol, atol=atol)[0]
 
 
 def main():

@@ -63,19 +63,21 @@ def save_nwb(
         name="electrode", description="whole-cell patch electrode", device=device
     )
     for k, sweep in enumerate(sweeps):
-        rate = 1e3 / sweep.sampling_interval  # Hz
-        start = float(sweep.t[0]) * 1e-3  # s
+        # What the response and its stimulus series share (electrode, clock).
+        shared = dict(
+            conversion=1.0,
+            electrode=electrode,
+            gain=1.0,
+            rate=1e3 / sweep.sampling_interval,  # Hz
+            starting_time=float(sweep.t[0]) * 1e-3,  # s
+            sweep_number=k,
+        )
         nwb.add_acquisition(
             CurrentClampSeries(
                 name=f"ccs_{k}",
                 data=np.asarray(sweep.V, float) * 1e-3,  # mV -> V
                 unit="volts",
-                conversion=1.0,
-                electrode=electrode,
-                gain=1.0,
-                rate=rate,
-                starting_time=start,
-                sweep_number=k,
+                **shared,
             )
         )
         I = _command_samples(sweep, None if commands is None else commands[k])
@@ -84,12 +86,7 @@ def save_nwb(
                 name=f"ccss_{k}",
                 data=I * 1e-12,  # pA -> A
                 unit="amperes",
-                conversion=1.0,
-                electrode=electrode,
-                gain=1.0,
-                rate=rate,
-                starting_time=start,
-                sweep_number=k,
+                **shared,
             )
         )
     path = Path(path)
