@@ -17,6 +17,7 @@ from ._numerics import x_over_expm1 as x_over_expm1
 from ._parameter import ParameterInfo as ParameterInfo
 from ._parameter import UnknownParameterError as UnknownParameterError
 from ._parameter import parameter as parameter
+from .batch import BatchSettings as BatchSettings
 from .batch import simulate_batch as simulate_batch
 from .fixed_step import simulate_fixed as simulate_fixed
 from .model import PointNeuron as PointNeuron

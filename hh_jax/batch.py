@@ -26,6 +26,7 @@ from ._checks import concrete
 from .batching import check_chunk_size, map_chunks
 from .initial_state import InitialState, resolve_y0
 from .model import PointNeuron
+from .settings import resolve_settings
 from .simulate import simulate
 from .solvers import _batch as fast
 from .spikes import THRESHOLD
@@ -123,6 +124,36 @@ def _simulate_chunk(model_b, model_s, stim_b, stim_s, y0_b, y0_s, ts, options):
     return jax.vmap(one)(model_b, stim_b, y0_b)
 
 
+@dataclasses.dataclass(frozen=True)
+class BatchSettings:
+    """How :func:`simulate_batch` integrates and splits the batch (each field may
+    also be passed to it as a keyword; :mod:`hh_jax.settings`).
+
+    - `method`: ``"auto"``, ``"tsit5"``, ``"rk4"``, ``"adaptive"`` or
+      ``"diffrax"`` (see :func:`simulate_batch`; the one used is recorded in
+      ``trace.method``).
+    - `dt`: fixed integration step, ms (None: 0.05 for ``"tsit5"``/``"auto"``,
+      0.025 for ``"rk4"``; not used by the adaptive methods).
+    - `rtol`, `atol`: None: method ``"auto"``; per-neuron adaptive lanes at 1e-8
+      (``"adaptive"``, and the neurons ``"auto"`` re-integrates); passing either
+      selects ``"adaptive"``.
+    - `max_steps`: for the adaptive methods, the most steps per neuron, reported
+      as MAX_STEPS_REACHED in ``status``.
+    - `chunk_size`: neurons per compiled call (bounds memory); None runs all at
+      once; ``"auto"``: on a CPU about 1024 (float64) or 16384 (float32) neurons
+      per call, the fastest measured (:data:`hh_jax.batching.CPU_LANES`), on a
+      GPU all at once. The last chunk is padded so every chunk reuses one
+      compilation.
+    """
+
+    method: str = "auto"
+    dt: float | None = None
+    rtol: float | None = None
+    atol: float | None = None
+    max_steps: int = tolerances.BATCH_ADAPTIVE.max_steps
+    chunk_size: int | str | None = "auto"
+
+
 def simulate_batch(
     model: PointNeuron,
     stimulus: AbstractStimulus | float,
@@ -130,17 +161,12 @@ def simulate_batch(
     *,
     y0: InitialState | None = "steady",
     stimulus_batched: bool = False,
-    chunk_size: int | str | None = "auto",
-    progress: bool | None = None,
-    method: str = "auto",
-    dt: float | None = None,
-    rtol: float | None = None,
-    atol: float | None = None,
-    max_steps: int = tolerances.BATCH_ADAPTIVE.max_steps,
     gates: bool = True,
     currents: bool = False,
     max_spikes: int = 0,
     threshold: float = THRESHOLD,
+    progress: bool | None = None,
+    settings: BatchSettings | None = None,
     **options,
 ) -> Trace:
     """Simulate a batch of neurons; returns a :class:`hh_jax.Trace` with a leading
@@ -157,13 +183,12 @@ def simulate_batch(
     - `y0`: initial state, as for :func:`hh_jax.simulate` (``"steady"``, the
       default, ``"rest"``: each neuron's own resting state, a State or an array),
       shared or batched (``State`` with ``V`` of shape (B,), or an array (B, n)).
-    - `chunk_size`: neurons per compiled call (bounds memory); ``None`` runs all at
-      once; ``"auto"`` (default): on a CPU about 1024 (float64) or 16384 (float32)
-      neurons per call, the fastest measured (:data:`hh_jax.batching.CPU_LANES`),
-      on a GPU all at once. The last chunk is padded so
-      every chunk reuses one compilation.
     - `progress`: show a progress bar (default: when there is more than one chunk).
-    - `method`: how to integrate (the chosen one is recorded in ``trace.method``):
+    - `settings`: a :class:`BatchSettings`: `method`, `dt`, `rtol`, `atol`,
+      `max_steps`, `chunk_size`; each may also be passed as a keyword
+      (``simulate_batch(model, stimulus, ts, method="rk4", dt=0.01)``).
+    - `method` (a field of `settings`): how to integrate (the chosen one is
+      recorded in ``trace.method``):
 
       - ``"auto"`` (default): fixed steps of the Tsitouras 5(4) pair on a shared
         grid (every stimulus discontinuity a grid point), vectorised over the
@@ -181,14 +206,13 @@ def simulate_batch(
         edges may be traced.
       - ``"diffrax"``: ``jax.vmap`` of :func:`hh_jax.simulate` (the general path:
         any Diffrax solver, `options` passed on).
-    - `max_steps`: for the adaptive methods, the most steps per neuron (reported
-      as MAX_STEPS_REACHED in ``status``).
     - `gates`, `currents`: also return the gates; the channel currents, ``I_ext``
       and (vectorised methods) dV/dt (``trace.dVdt``, mV/ms) at the save times.
     - `max_spikes`, `threshold`: vectorised methods: record each neuron's first
       `max_spikes` upward crossings of `threshold` (mV, default -20), located
       inside the steps (``trace.spikes``, ``trace.spike_count``).
-    - `options`: passed to :func:`hh_jax.simulate` with ``method="diffrax"``.
+    - `options`: fields of `settings`, and keywords passed to
+      :func:`hh_jax.simulate` with ``method="diffrax"``.
 
     Members never raise: read ``trace.status`` / ``trace.ok``. Derivatives:
     ``jax.grad``, ``jax.jacfwd`` and ``jax.jvp`` work through every method
@@ -200,6 +224,15 @@ def simulate_batch(
         )
     if "throw" in options:
         raise TypeError("simulate_batch never throws per member; read `status`.")
+    fields = [f.name for f in dataclasses.fields(BatchSettings)]
+    settings = resolve_settings(
+        BatchSettings,
+        settings,
+        {k: options.pop(k) for k in fields if k in options},
+        entry="simulate_batch",
+    )
+    method, dt, rtol, atol = settings.method, settings.dt, settings.rtol, settings.atol
+    max_steps, chunk_size = settings.max_steps, settings.chunk_size
     if method not in fast.METHODS + ("diffrax",):
         raise ValueError(
             f"`method` must be one of {fast.METHODS + ('diffrax',)}; got {method!r}."
@@ -210,7 +243,8 @@ def simulate_batch(
         method = "adaptive"
     if method != "diffrax" and options:
         raise TypeError(
-            f"options {sorted(options)} apply only to method='diffrax' "
+            f"options {sorted(options)} are no fields of BatchSettings "
+            f"({', '.join(fields)}) and apply only to method='diffrax' "
             f"(got method={method!r})."
         )
     if method == "diffrax":
@@ -253,7 +287,7 @@ def simulate_batch(
         if not jnp.issubdtype(ts.dtype, jnp.floating):
             ts = ts.astype(jnp.result_type(float))
         _check_times(ts)
-        settings = _settings(
+        kernel = _settings(
             method,
             dt,
             rtol,
@@ -266,7 +300,7 @@ def simulate_batch(
             stimulus_batched,
         )
         grid = fast.host_grid(
-            settings, ts if ts_host is None else ts_host, stimulus, chunk_size
+            kernel, ts if ts_host is None else ts_host, stimulus, chunk_size
         )
     ts = jnp.asarray(ts)
     shared = {}
@@ -276,7 +310,7 @@ def simulate_batch(
             return _simulate_chunk(
                 parts[0], model_s, parts[1], stim_s, parts[2], y0_s, ts, options
             )
-        trace = _fast(parts, model_s, stim_s, y0_s, ts, settings, grid)
+        trace = _fast(parts, model_s, stim_s, y0_s, ts, kernel, grid)
         # The vectorised methods share one time axis (T,): it is kept aside, so
         # that only the per-neuron fields are unpadded and concatenated.
         shared.setdefault("t", trace.t)

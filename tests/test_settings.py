@@ -12,6 +12,7 @@ from hh_jax.settings import defaults, resolve_settings, settings_class
 from hh_jax.sweep._features import FEATURE_UNITS
 
 ENTRY_POINTS = {
+    hh.simulate_batch: hh.BatchSettings,
     fit.fit: fit.FitSettings,
     sweep.run_sweep: sweep.SweepSettings,
     sensitivity.local_sensitivity: sensitivity.LocalSettings,
@@ -89,3 +90,18 @@ def test_sweep_settings_object_and_keywords_give_the_same_sweep(tmp_path):
         np.testing.assert_array_equal(a.feature(name), b.feature(name), err_msg=name)
     with pytest.raises(TypeError, match=r"run_sweep\(\) got unexpected keyword"):
         sweep.run_sweep(model, grid, stimulus, tmp_path / "c", duration=1.0, step=0.1)
+
+
+def test_batch_settings_object_and_keywords_give_the_same_traces():
+    model = hh.HodgkinHuxley(g_Na=np.linspace(100.0, 140.0, 3))
+    ts = np.arange(0.0, 12.0, 0.1)
+    stimulus = hh.Step(10.0, 1.0, 11.0)
+    a = hh.simulate_batch(model, stimulus, ts, method="rk4", dt=0.02)
+    b = hh.simulate_batch(
+        model, stimulus, ts, settings=hh.BatchSettings(method="rk4", dt=0.02)
+    )
+    assert a.method == b.method == "rk4 (fixed dt=0.02 ms)"
+    assert float(np.max(a.V)) > 0.0  # each spiked: the comparison is not vacuous
+    np.testing.assert_array_equal(np.asarray(a.V), np.asarray(b.V))
+    with pytest.raises(TypeError, match=r"no fields of BatchSettings \(method, dt"):
+        hh.simulate_batch(model, stimulus, ts, methd="rk4")

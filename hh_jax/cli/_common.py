@@ -243,3 +243,28 @@ def add_threshold_option(group, default=None, extra: str = "") -> None:
         help="spike threshold, mV: spikes are its upward crossings (default: "
         f"{THRESHOLD:g}, eFEL's; NEURON's reference traces use 0){extra}",
     )
+
+
+def add_simulation_options(
+    parser: argparse.ArgumentParser,
+    *,
+    duration: float,
+    save_dt: float,
+    y0: str,
+    tolerances,
+) -> None:
+    """The options of one adaptive simulation of the squid-axon model: stimulus,
+    ``--duration``/``--save-dt`` (ms), ``--y0``, the model's parameters and the
+    solver's ``--rtol``/``--atol``/``--max-steps`` (defaults `tolerances`)."""
+    add_stimulus_options(parser)
+    time = parser.add_argument_group("time and initial state")
+    time.add_argument("--duration", type=float, default=duration, help="simulated ms")
+    add_dt_option(
+        time,
+        "--save-dt",
+        save_dt,
+        "save interval, ms (the solver's steps are adaptive)",
+    )
+    add_y0_option(time, y0)
+    add_model_options(parser, squid_parameter_infos())
+    add_tolerance_options(parser.add_argument_group("solver"), tolerances)

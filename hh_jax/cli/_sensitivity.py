@@ -8,15 +8,10 @@ from pathlib import Path
 
 from ..tolerances import LOCAL_SENSITIVITY
 from ._common import (
-    add_dt_option,
-    add_model_options,
     add_precision_options,
-    add_stimulus_options,
+    add_simulation_options,
     add_threshold_option,
-    add_tolerance_options,
-    add_y0_option,
     model_overrides,
-    squid_parameter_infos,
     stimulus_from_args,
     y0_from_args,
 )
@@ -98,15 +93,9 @@ def add_parser(sub) -> None:
         "implicit differentiation (model parameters only)",
     )
     add_threshold_option(what, extra="; of the soft spike count, rate and latency")
-    add_stimulus_options(parser)
-    time = parser.add_argument_group("time and initial state")
-    time.add_argument("--duration", type=float, default=50.0, help="simulated ms")
-    add_dt_option(
-        time, "--save-dt", 0.05, "save interval, ms (the solver's steps are adaptive)"
+    add_simulation_options(
+        parser, duration=50.0, save_dt=0.05, y0="rest", tolerances=LOCAL_SENSITIVITY
     )
-    add_y0_option(time, "rest")
-    add_model_options(parser, squid_parameter_infos())
-    add_tolerance_options(parser.add_argument_group("solver"), LOCAL_SENSITIVITY)
     out = parser.add_argument_group("output")
     out.add_argument(
         "--out",

@@ -5,15 +5,10 @@ from pathlib import Path
 
 from ..tolerances import DEFAULT as TOLERANCES
 from ._common import (
-    add_dt_option,
-    add_model_options,
     add_precision_options,
-    add_stimulus_options,
+    add_simulation_options,
     add_threshold_option,
-    add_tolerance_options,
-    add_y0_option,
     model_overrides,
-    squid_parameter_infos,
     stimulus_from_args,
     y0_from_args,
 )
@@ -36,15 +31,9 @@ def add_parser(sub) -> None:
         help="the seed experiment: 10 uA/cm^2 from t = 0, 50 ms, start "
         "(V, m, h, n) = (-65 mV, 0.05, 0.6, 0.32)",
     )
-    add_stimulus_options(parser)
-    time = parser.add_argument_group("time and initial state")
-    time.add_argument("--duration", type=float, default=100.0, help="simulated ms")
-    add_dt_option(
-        time, "--save-dt", 0.025, "save interval, ms (the solver's steps are adaptive)"
+    add_simulation_options(
+        parser, duration=100.0, save_dt=0.025, y0="steady", tolerances=TOLERANCES
     )
-    add_y0_option(time, "steady")
-    add_model_options(parser, squid_parameter_infos())
-    add_tolerance_options(parser.add_argument_group("solver"), TOLERANCES)
     out = parser.add_argument_group("output")
     out.add_argument(
         "--out",

@@ -24,11 +24,10 @@ from jaxtyping import Array, ArrayLike, Float
 
 from ..initial_state import DEFAULT_Y0, InitialState, check_y0, is_named, resolve_y0
 from ..model import PointNeuron, State
-from ..simulate import simulate
 from ..stimulus import AbstractStimulus, as_stimulus
 from ..trace import Status
 from ._params import ParameterSelection, select
-from ._problem import ATOL, MAX_STEPS, RTOL
+from ._problem import ATOL, MAX_STEPS, RTOL, forward_trace
 from ._tables import Column, TabularResult
 
 # Eigenvalues of the log-information below this fraction of the largest are
@@ -56,14 +55,11 @@ class Protocol(eqx.Module):
         y0 = resolve_y0(model, "rest") if self.from_rest else self.y0
 
         def one(stimulus):
-            trace = simulate(
+            trace = forward_trace(
                 model,
                 stimulus,
                 self.ts,
-                y0=y0,
-                gates=False,
-                adjoint="forward",
-                throw=False,
+                y0,
                 rtol=self.rtol,
                 atol=self.atol,
                 max_steps=self.max_steps,

@@ -14,9 +14,9 @@ from jaxtyping import Array, Float
 from .. import excitability
 from ..initial_state import resolve_y0
 from ..model import PointNeuron, State
-from ..simulate import simulate
 from ..stimulus import Step
 from ._params import ParameterSelection
+from ._problem import forward_trace
 
 
 class StepPeak(eqx.Module):
@@ -39,14 +39,11 @@ class StepPeak(eqx.Module):
     def __call__(self, I, theta):
         model = self.selection.apply(self.model, None, theta)[0]
         y0 = resolve_y0(model, "rest") if self.from_rest else self.y0
-        trace = simulate(
+        trace = forward_trace(
             model,
             Step(I, self.start, self.stop),
             self.ts,
-            y0=y0,
-            gates=False,
-            adjoint="forward",
-            throw=False,
+            y0,
             rtol=self.rtol,
             atol=self.atol,
             max_steps=self.max_steps,

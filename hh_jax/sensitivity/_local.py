@@ -209,13 +209,8 @@ def local_sensitivity(
         outputs=outputs,
         wrt=wrt,
         y0=y0,
-        loss=opts.loss,
-        window=opts.window,
         threshold=threshold,
-        sharpness=opts.sharpness,
-        rtol=opts.rtol,
-        atol=opts.atol,
-        max_steps=opts.max_steps,
+        settings=opts,
     )
     T = problem.ts.shape[0]
     num_values = sum(T if OUTPUTS[n].trace else 1 for n in problem.outputs.names)

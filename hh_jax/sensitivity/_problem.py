@@ -2,7 +2,7 @@
 ``theta -> outputs`` that every local and global analysis differentiates.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import diffrax as dfx
 import equinox as eqx
@@ -18,9 +18,10 @@ from ..model import PointNeuron, State
 from ..simulate import simulate
 from ..stimulus import AbstractStimulus, as_stimulus
 from ..trace import Status, Trace
-from ._outputs import SHARPNESS, THRESHOLD, Outputs, check_output_names, rest_of
+from ._outputs import THRESHOLD, Outputs, check_output_names, rest_of
 from ._outputs import stimulus_window as _stimulus_window
 from ._params import ParameterSelection, select
+from ._settings import GlobalSettings, LocalSettings
 
 # Tighter than simulate's defaults (hh_jax.tolerances): derivatives of adaptive
 # solutions match finite differences only when the solution itself is accurate.
@@ -87,6 +88,26 @@ class Problem(eqx.Module):
         return self.outputs(trace, model), status
 
 
+def forward_trace(
+    model: PointNeuron, stimulus, ts, y0, *, rtol: float, atol: float, max_steps: int
+) -> Trace:
+    """One simulation whose V is differentiated in forward mode (Fisher
+    information, implicit thresholds): no gates saved, never raises (read
+    ``status``)."""
+    return simulate(
+        model,
+        stimulus,
+        ts,
+        y0=y0,
+        gates=False,
+        adjoint="forward",
+        throw=False,
+        rtol=rtol,
+        atol=atol,
+        max_steps=max_steps,
+    )
+
+
 def make_problem(
     model: PointNeuron,
     stimulus: AbstractStimulus | float | None,
@@ -95,18 +116,16 @@ def make_problem(
     outputs: Sequence[str],
     wrt: Sequence[str],
     y0: InitialState = DEFAULT_Y0["analysis"],
-    loss: Callable[[Trace], Array] | None = None,
-    window: tuple[float, float] | None = None,
     threshold: float = THRESHOLD,
-    sharpness: float = SHARPNESS,
-    rtol: float = RTOL,
-    atol: float = ATOL,
-    max_steps: int = MAX_STEPS,
+    settings: LocalSettings | GlobalSettings = LocalSettings(),
     scalar_only: bool = False,
     batched: bool = False,
 ) -> Problem:
     """Check every argument and build a :class:`Problem` (see
-    :func:`hh_jax.sensitivity.local_sensitivity` for their meaning)."""
+    :func:`hh_jax.sensitivity.local_sensitivity` for their meaning; `settings`
+    gives the `loss`, `window`, `sharpness`, `rtol`, `atol` and `max_steps`)."""
+    loss, window, sharpness = settings.loss, settings.window, settings.sharpness
+    rtol, atol, max_steps = settings.rtol, settings.atol, settings.max_steps
     if not isinstance(model, PointNeuron):
         raise TypeError(
             f"`model` must be an hh_jax.PointNeuron; got {type(model).__name__}."

@@ -216,6 +216,26 @@ def _step_threshold(
     return _result(name, description, method, value, d, ok, selection, theta, began)
 
 
+def _seed(finder, model, opts: ThresholdSettings, **criterion):
+    """``seed(state, solver_options) -> (current, tol)``: the threshold current by
+    the grid refinement of `finder` (an :mod:`hh_jax.excitability` function) on
+    the peak-V criterion, which bisection then refines."""
+
+    def seed(state, solver):
+        current = finder(
+            model,
+            tol=opts.seed_tol,
+            y0=state,
+            dt_save=opts.dt_save,
+            threshold=PEAK_LEVEL,
+            **criterion,
+            **solver,
+        )
+        return current, opts.seed_tol
+
+    return seed
+
+
 def _threshold_settings(settings, options, entry, max_steps):
     opts = resolve_settings(ThresholdSettings, settings, options, entry=entry)
     if opts.max_steps is None:
@@ -254,19 +274,7 @@ def rheobase_sensitivity(
         tolerances.THRESHOLD_SENSITIVITY.max_steps,
     )
 
-    def seed(state, solver):
-        r = excitability.rheobase(
-            model,
-            duration=duration,
-            bracket=bracket,
-            tol=opts.seed_tol,
-            y0=state,
-            dt_save=opts.dt_save,
-            threshold=PEAK_LEVEL,
-            **solver,
-        )
-        return r, opts.seed_tol
-
+    seed = _seed(excitability.rheobase, model, opts, duration=duration, bracket=bracket)
     return _step_threshold(
         model,
         wrt,
@@ -306,20 +314,14 @@ def onset_sensitivity(
         settings, options, "onset_sensitivity", tolerances.ONSET_SENSITIVITY.max_steps
     )
 
-    def seed(state, solver):
-        r = excitability.repetitive_firing_onset(
-            model,
-            duration=duration,
-            sustained_after=sustained_after,
-            bracket=bracket,
-            tol=opts.seed_tol,
-            y0=state,
-            dt_save=opts.dt_save,
-            threshold=PEAK_LEVEL,
-            **solver,
-        )
-        return r, opts.seed_tol
-
+    seed = _seed(
+        excitability.repetitive_firing_onset,
+        model,
+        opts,
+        duration=duration,
+        sustained_after=sustained_after,
+        bracket=bracket,
+    )
     return _step_threshold(
         model,
         wrt,

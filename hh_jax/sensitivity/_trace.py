@@ -16,6 +16,7 @@ from ..stimulus import AbstractStimulus
 from ..trace import Status
 from ._local import jacobian
 from ._problem import ATOL, MAX_STEPS, RTOL, InitialState, make_problem
+from ._settings import LocalSettings
 from ._tables import derivative_unit, write_csv
 
 
@@ -85,9 +86,7 @@ def trace_sensitivity(
         outputs=("V",),
         wrt=wrt,
         y0=y0,
-        rtol=rtol,
-        atol=atol,
-        max_steps=max_steps,
+        settings=LocalSettings(rtol=rtol, atol=atol, max_steps=max_steps),
     )
     theta = problem.theta0()
     J, values, status = jacobian(problem, theta, "forward")
