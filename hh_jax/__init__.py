@@ -32,6 +32,7 @@ from .presets import CorticalLowThresholdSpiking as CorticalLowThresholdSpiking
 from .presets import CorticalRegularSpiking as CorticalRegularSpiking
 from .presets import FastSpikingInterneuron as FastSpikingInterneuron
 from .presets import HodgkinHuxley as HodgkinHuxley
+from .simulate import SimulateSettings as SimulateSettings
 from .simulate import simulate as simulate
 from .simulate import vector_field as vector_field
 from .spikes import spike_count as spike_count

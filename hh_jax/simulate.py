@@ -5,6 +5,7 @@ This is the only module that drives the ODE solver. The vector field
 solver steps exactly onto every stimulus discontinuity.
 """
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Literal
 
@@ -20,6 +21,7 @@ from . import tolerances
 from ._checks import check_increasing, check_one_neuron, concrete
 from .initial_state import STEADY_V, InitialState, check_y0, resolve_y0
 from .model import PointNeuron, State, steady_state
+from .settings import resolve_settings
 from .stimulus import AbstractStimulus, as_stimulus
 from .trace import Trace, status_from_flags
 
@@ -137,21 +139,41 @@ def _adjoint(adjoint) -> dfx.AbstractAdjoint | None:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class SimulateSettings:
+    """How :func:`simulate` integrates (each field may also be passed to it as a
+    keyword, ``simulate(model, stimulus, ts, rtol=1e-8)``; :mod:`hh_jax.settings`).
+
+    - `solver`: a Diffrax adaptive solver (None: ``diffrax.Tsit5()``).
+    - `rtol`, `atol`: tolerances of its adaptive step control (atol in mV for V).
+      The defaults were chosen by measurement (docs/accuracy.md).
+    - `max_steps`: bound on solver steps; reaching it is reported in ``status``.
+    - `dt0`: initial step in ms (None: chosen automatically).
+    - `adjoint`: None: ``jax.grad``/``jax.vjp`` use Diffrax's checkpointed
+      reverse mode and ``jax.jacfwd``/``jax.jvp`` its forward mode, whichever is
+      asked for. ``"reverse"`` or ``"forward"`` fix one of them (the other mode
+      then fails), or pass any Diffrax adjoint.
+    """
+
+    solver: dfx.AbstractAdaptiveSolver | None = None
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+    max_steps: int = DEFAULT_MAX_STEPS
+    dt0: float | None = None
+    adjoint: Literal["reverse", "forward"] | dfx.AbstractAdjoint | None = None
+
+
 def simulate(
     model: PointNeuron,
     stimulus: AbstractStimulus | float,
     ts: Float[ArrayLike, " T"] | Sequence[float],
     *,
     y0: InitialState | None = "steady",
-    solver: dfx.AbstractAdaptiveSolver | None = None,
-    rtol: float = DEFAULT_RTOL,
-    atol: float = DEFAULT_ATOL,
-    max_steps: int = DEFAULT_MAX_STEPS,
-    dt0: float | None = None,
     gates: bool = True,
     currents: bool = False,
-    adjoint: Literal["reverse", "forward"] | dfx.AbstractAdjoint | None = None,
     throw: bool = True,
+    settings: SimulateSettings | None = None,
+    **options,
 ) -> Trace:
     """Simulate `model` driven by `stimulus`, saving the state at times `ts`.
 
@@ -168,16 +190,11 @@ def simulate(
       resting state, Newton's method, moving with the parameters), a
       :class:`hh_jax.State` or an array ``[V (mV), gate_1, gate_2, ...]`` in
       ``model.gate_names`` order (``[V, m, h, n]`` for Hodgkin–Huxley).
-    - `solver`, `rtol`, `atol`: Diffrax solver and tolerances of its adaptive step
-      control. The defaults were chosen by measurement (docs/accuracy.md).
-    - `max_steps`: bound on solver steps; reaching it is reported in ``status``.
-    - `dt0`: initial step in ms (``None``: chosen automatically).
     - `gates`, `currents`: save the gating variables; save each channel current and
       the applied current ``I_ext`` (uA/cm^2).
-    - `adjoint`: ``None`` (default): ``jax.grad``/``jax.vjp`` use Diffrax's
-      checkpointed reverse mode and ``jax.jacfwd``/``jax.jvp`` its forward mode,
-      whichever is asked for. ``"reverse"`` or ``"forward"`` fix one of them
-      (the other mode then fails), or pass any Diffrax adjoint.
+    - `settings`: a :class:`SimulateSettings`: the Diffrax `solver`, `rtol`,
+      `atol`, `max_steps`, `dt0` and the `adjoint` of derivatives. Each field may
+      also be passed as a keyword (``simulate(model, stimulus, ts, rtol=1e-8)``).
     - `throw`: raise on failure or invalid input. With ``throw=False`` (use it under
       ``vmap``) each member reports its own ``status`` instead and invalid members
       hold NaN, without affecting the others.
@@ -193,6 +210,9 @@ def simulate(
         raise TypeError(
             f"`model` must be an hh_jax.PointNeuron; got {type(model).__name__}."
         )
+    settings = resolve_settings(SimulateSettings, settings, options, entry="simulate")
+    solver, rtol, atol = settings.solver, settings.rtol, settings.atol
+    max_steps, dt0, adjoint = settings.max_steps, settings.dt0, settings.adjoint
     stimulus = as_stimulus(stimulus)
     ts = _as_times(ts)
     check_y0(y0)

@@ -7,12 +7,14 @@ import numpy as np
 import pytest
 
 import hh_jax as hh
-from hh_jax import fit, sensitivity, sweep
+from hh_jax import cable, fit, sensitivity, sweep
 from hh_jax.settings import defaults, resolve_settings, settings_class
 from hh_jax.sweep._features import FEATURE_UNITS
 
 ENTRY_POINTS = {
+    hh.simulate: hh.SimulateSettings,
     hh.simulate_batch: hh.BatchSettings,
+    cable.simulate_cable: cable.CableSettings,
     fit.fit: fit.FitSettings,
     sweep.run_sweep: sweep.SweepSettings,
     sensitivity.local_sensitivity: sensitivity.LocalSettings,

@@ -26,6 +26,7 @@ from ._propagation import fit_length_constant as fit_length_constant
 from ._propagation import initiation_site as initiation_site
 from ._propagation import length_constant as length_constant
 from ._propagation import membrane_conductance as membrane_conductance
+from ._solver import CableSettings as CableSettings
 from ._solver import CableTrace as CableTrace
 from ._solver import Injection as Injection
 from ._solver import simulate_cable as simulate_cable

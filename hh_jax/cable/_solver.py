@@ -21,6 +21,7 @@ No host loop per step: the whole integration is one compiled scan; reverse mode
 recomputes each save interval (checkpointing), forward mode and ``vmap`` apply.
 """
 
+import dataclasses
 from collections.abc import Sequence
 
 import equinox as eqx
@@ -32,6 +33,7 @@ from jaxtyping import Array, ArrayLike, Float, Int
 from .._checks import check_increasing, concrete
 from ..channels import GateRates
 from ..model import State, steady_state
+from ..settings import resolve_settings
 from ..stimulus import AbstractStimulus, as_stimulus
 from ..trace import Status
 from ._cable import Cable, Position
@@ -211,19 +213,37 @@ def _as_injections(injections) -> tuple[Injection, ...]:
     return out
 
 
+@dataclasses.dataclass(frozen=True)
+class CableSettings:
+    """How :func:`simulate_cable` integrates (each field may also be passed to it
+    as a keyword; :mod:`hh_jax.settings`).
+
+    - `dt`: largest step (ms). Every save time and stimulus discontinuity is a
+      step boundary (the stimulus jump times must be concrete).
+    - `method`: ``"crank_nicolson"`` (second order; NEURON's ``secondorder = 2``)
+      or ``"backward_euler"`` (first order, damps everything; NEURON's default).
+    - `tree_width`: nodes eliminated per sequential step of the tree solve. None:
+      1 on CPU (measured fastest there: scalar steps, no scatter) and about
+      N / height elsewhere (fewest sequential steps, for GPUs).
+    """
+
+    dt: float = 0.025
+    method: str = "crank_nicolson"
+    checkpoint: bool = True
+    tree_width: int | None = None
+
+
 def simulate_cable(
     cable: Cable,
     injections: "Injection | Sequence[Injection] | None",
     ts: Float[ArrayLike, " T"] | Sequence[float],
     *,
-    dt: float = 0.025,
-    method: str = "crank_nicolson",
     record: "Sequence[Position | float] | None" = None,
     v_init: float = -65.0,
     y0: State | None = None,
-    checkpoint: bool = True,
     throw: bool = True,
-    tree_width: int | None = None,
+    settings: CableSettings | None = None,
+    **options,
 ) -> CableTrace:
     """Simulate a cable on a fixed time grid.
 
@@ -233,23 +253,18 @@ def simulate_cable(
     - `injections`: one :class:`Injection` or several (currents in nA), or None.
     - `ts`: save times (ms), concrete and increasing; the run goes from ``ts[0]``
       to ``ts[-1]``.
-    - `dt`: largest step (ms). Every save time and stimulus discontinuity is a step
-      boundary (the stimulus jump times must be concrete).
-    - `method`: ``"crank_nicolson"`` (second order; NEURON's ``secondorder = 2``)
-      or ``"backward_euler"`` (first order, damps everything; NEURON's default).
     - `record`: positions whose V is saved, each ``(section, x)`` (or ``x`` on
       section 0); None saves every node.
     - `v_init`: initial potential (mV) of every node, gates at their steady state
       (as NEURON's ``finitialize(v_init)``); or give `y0`, a full
       :class:`hh_jax.State` with ``(N,)`` arrays.
-    - `checkpoint`: in reverse mode, recompute each save interval instead of
-      storing every step (memory grows with the number of save times).
     - `throw`: with concrete inputs, raise ``RuntimeError`` if the result is not
       finite or a parameter is out of range; else report it in ``status`` (use
       ``throw=False`` under ``vmap``).
-    - `tree_width`: nodes eliminated per sequential step of the tree solve. By
-      default 1 on CPU (measured fastest there: scalar steps, no scatter) and
-      about N / height elsewhere (fewest sequential steps, for GPUs).
+    - `settings`: a :class:`CableSettings`: the step `dt` (ms, default 0.025),
+      the `method` (``"crank_nicolson"`` or ``"backward_euler"``), `checkpoint`
+      and `tree_width`. Each field may also be passed as a keyword
+      (``simulate_cable(cable, injection, ts, dt=0.01)``).
 
     **Returns:** a :class:`CableTrace`.
 
@@ -259,6 +274,11 @@ def simulate_cable(
     """
     if not isinstance(cable, Cable):
         raise TypeError(f"`cable` must be an hh_jax.cable.Cable; got {type(cable)}.")
+    settings = resolve_settings(
+        CableSettings, settings, options, entry="simulate_cable"
+    )
+    dt, method = settings.dt, settings.method
+    checkpoint, tree_width = settings.checkpoint, settings.tree_width
     if method not in _METHODS:
         raise ValueError(f"`method` must be one of {_METHODS}; got {method!r}.")
     if not (isinstance(dt, int | float) and np.isfinite(dt) and dt > 0):
