@@ -5,7 +5,6 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -215,17 +214,12 @@ def _default(model, name, area):
     return float(np.asarray(model.get(name)))
 
 
-@eqx.filter_jit
-def _final_sweeps(objective, u):
-    return objective.simulate(u)
-
-
 def _result(
     objective, space, data, u0, u, final_losses, best, log, notes, settings, wall, area
 ):
     from ..features import compute
 
-    sim = _final_sweeps(objective, jnp.asarray(u[best]))
+    sim = jax.tree.map(lambda x: x[best], log.final_sweeps)
     ok = np.asarray(sim.ok)
     if log.ok_history and not any(np.asarray(o).any() for o in log.ok_history):
         raise RuntimeError(

@@ -120,13 +120,24 @@ class Objective(eqx.Module):
         self, u: Float[Array, " P"]
     ) -> tuple[Float[Array, " R"], Bool[Array, " S"]]:
         sim = self.simulate(u)
+        return self._residuals(sim), sim.ok
+
+    def _residuals(self, sim: SimulatedSweeps) -> Float[Array, " R"]:
         parts = []
         for loss in self.losses:
             r = loss.residuals(sim, self.data)
             ok = sim.ok.reshape((-1,) + (1,) * (r.ndim - 1))
             r = jnp.where(ok, r, _FAILED_RESIDUAL)
             parts.append(jnp.sqrt(loss.weight / r.size) * r.ravel())
-        return jnp.concatenate(parts), sim.ok
+        return jnp.concatenate(parts)
+
+    def loss_and_sweeps(
+        self, u: Float[Array, " P"]
+    ) -> tuple[Float[Array, ""], SimulatedSweeps]:
+        """The loss at `u` and the simulated sweeps it was computed from."""
+        sim = self.simulate(u)
+        r = self._residuals(sim)
+        return jnp.sum(r * r), sim
 
     def residuals(self, u: Float[Array, " P"]) -> Float[Array, " R"]:
         return self.residuals_and_status(u)[0]
