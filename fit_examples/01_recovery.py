@@ -58,7 +58,7 @@ SMOKE = os.environ.get("HH_JAX_SMOKE") == "1"
 TRUTH = dict(g_Na=110.0, g_K=40.0, g_L=0.25)  # mS/cm^2, hidden from the fit
 if SMOKE:
     amplitudes = (-5.0, 15.0)
-    protocol = dict(start=5.0, stop=35.0, duration=40.0, dt=0.1)
+    protocol = dict(start=5.0, stop=20.0, duration=25.0, dt=0.1)
 else:
     amplitudes = (-5.0, 2.0, 5.0, 8.0, 15.0)
     protocol = dict(start=10.0, stop=110.0, duration=130.0, dt=0.05)
@@ -76,7 +76,7 @@ print(recording, "hidden:", TRUTH)
 
 # %%
 space = build_space(template, ["g_Na", "g_K", "g_L"])
-g_values = np.linspace(60.0, 200.0, 9 if SMOKE else 57)
+g_values = np.linspace(60.0, 200.0, 5 if SMOKE else 57)
 us = np.stack([space.unconstrained(dict(TRUTH, g_Na=g)) for g in g_values])
 landscape = {}
 for label, losses in (
@@ -109,7 +109,7 @@ result = fit(
     template,
     ["g_Na", "g_K", "g_L"],
     starts=2 if SMOKE else 8,
-    steps=6 if SMOKE else 60,
+    steps=2 if SMOKE else 60,
     progress=not SMOKE,
 )
 wall = time.perf_counter() - start

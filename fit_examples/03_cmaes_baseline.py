@@ -52,7 +52,7 @@ TRUTH = dict(g_Na=110.0, g_K=40.0, g_L=0.25)
 NAMES = list(TRUTH)
 if SMOKE:
     amplitudes = (-5.0, 15.0)
-    protocol = dict(start=5.0, stop=35.0, duration=40.0, dt=0.1)
+    protocol = dict(start=5.0, stop=20.0, duration=25.0, dt=0.1)
 else:
     amplitudes = (-5.0, 2.0, 5.0, 8.0, 15.0)
     protocol = dict(start=10.0, stop=110.0, duration=130.0, dt=0.05)
@@ -117,7 +117,7 @@ def run_cmaes(losses, budget_generations, seed=1):
     )
 
 
-budget = 5 if SMOKE else 150
+budget = 2 if SMOKE else 150
 baseline = {}
 choices = [("trace MSE", (TraceMSE(),)), ("default losses", default_losses(data))]
 for label, losses in choices[1:] if SMOKE else choices:  # smoke (CI): one of them
@@ -139,7 +139,7 @@ result = fit(
     template,
     NAMES,
     starts=2 if SMOKE else 8,
-    steps=6 if SMOKE else 60,
+    steps=2 if SMOKE else 60,
     progress=False,
 )
 ours = dict(
