@@ -504,7 +504,9 @@ def resting_state(
     """The resting state: the potential where the net steady-state ionic current
     equals `holding_current` (uA/cm^2; 0 for true rest), and its gates.
 
-    Solved by Newton's method (Optimistix) from `V_guess` (mV); differentiable with
+    Solved by Newton's method (Optimistix) from `V_guess` (mV) to `rtol`, `atol`
+    (floored at 64 and 1000 machine epsilons of the precision: float32 cannot
+    resolve 1e-10); differentiable with
     respect to the model by the implicit function theorem. When Newton fails it
     raises. With ``throw=False`` (use it under ``vmap``, so that one failing member
     cannot stop the others) a fixed number of plain Newton steps is taken instead,
@@ -512,6 +514,11 @@ def resting_state(
     """
     V_guess = jnp.asarray(V_guess, dtype=jnp.result_type(float))
     args = (model, jnp.asarray(holding_current))
+    # Tolerances below the precision's resolution cannot be met (float32: V near
+    # -65 mV is resolved to ~8e-6 mV): floor them there, so that rest in float32
+    # converges instead of exhausting Newton's steps.
+    eps = float(jnp.finfo(V_guess.dtype).eps)
+    rtol, atol = max(float(rtol), 64 * eps), max(float(atol), 1e3 * eps)
     if not throw:
         return steady_state(model, _unrolled_newton(V_guess, args, atol))
     import optimistix as optx

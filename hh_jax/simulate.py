@@ -231,6 +231,13 @@ def simulate(
         raise ValueError(f"`max_steps` must be a positive int; got {max_steps!r}.")
     if not (rtol > 0 and atol > 0):
         raise ValueError(f"`rtol` and `atol` must be > 0; got {rtol}, {atol}.")
+    precision = jnp.result_type(float)
+    if rtol < jnp.finfo(precision).eps:
+        raise ValueError(
+            f"`rtol` = {rtol:g} is below the resolution of {jnp.dtype(precision).name} "
+            f"({float(jnp.finfo(precision).eps):.1e}): no step can meet it. Enable "
+            "float64 (jax.config.update('jax_enable_x64', True)) or loosen `rtol`."
+        )
     # With concrete inputs (no outer jit/vmap/grad) the checks above already ran in
     # Python and a failure can be raised from the status afterwards. The compiled
     # function then has no host callbacks, which keeps it in JAX's persistent

@@ -72,3 +72,45 @@ def test_float32_reproduces_reference(reference_dir):
         assert r["dtype"] == "float32" and r["status"] == 0 and r["finite"], name
         assert r["counts"][0] == r["counts"][1], name
         assert r["error"] < SPIKE_TOL, (name, r["error"])
+
+
+REST_SCRIPT = textwrap.dedent(
+    """
+    import json
+    import jax
+    import hh_jax as hh
+    assert not jax.config.jax_enable_x64
+    out = {}
+    for name in ("HodgkinHuxley", "CorticalRegularSpiking"):
+        out[name] = float(hh.resting_state(getattr(hh, name)()).V)
+    try:
+        hh.simulate(hh.HodgkinHuxley(), 0.0, [0.0, 1.0], rtol=1e-10)
+        out["tight"] = "no error"
+    except ValueError as err:
+        out["tight"] = str(err)
+    print(json.dumps(out))
+    """
+)
+
+
+def test_rest_converges_and_unreachable_tolerances_are_refused_in_float32():
+    """Newton's method for rest used to exhaust its steps in float32 (its 1e-10
+    tolerance is below float32's resolution of V), so y0="rest" failed for a
+    user without x64; an rtol below float32's epsilon is refused by name."""
+    import jax
+
+    env = dict(os.environ, JAX_ENABLE_X64="0")
+    run = subprocess.run(
+        [sys.executable, "-c", REST_SCRIPT], capture_output=True, text=True, env=env
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    import hh_jax as hh
+
+    with jax.enable_x64(True):
+        for name in ("HodgkinHuxley", "CorticalRegularSpiking"):
+            exact = float(hh.resting_state(getattr(hh, name)()).V)
+            # measured 3e-6 mV (HodgkinHuxley), the resolution of V in float32
+            assert abs(out[name] - exact) < 3e-5, name
+    assert "below the resolution of float32" in out["tight"]
+    assert "jax_enable_x64" in out["tight"]

@@ -32,7 +32,7 @@ from ..model import PointNeuron
 from ..spikes import THRESHOLD, detection_threshold
 from ._global import GlobalResult, GlobalSearch
 from ._passive import PassiveEstimate, estimate_passive
-from ._population import PopulationEvaluator, TrainingWindow
+from ._population import PopulationEvaluator, TrainingWindow, lane_models
 from ._presets import AUTO_CANDIDATES, Candidate, candidate, leak_bounds
 from ._protocol import main_step_window
 from ._space import AREA, AREA_BOUNDS, build_space
@@ -592,7 +592,9 @@ def _fitted_model(fit: CandidateFit, sweeps: list[Sweep]):
     holding = float(np.asarray(sweeps[0].stimulus_values)[0])
     if ev.whole_cell:
         holding = holding * 1e-6 / (area * 1e-8)
-    model, _, bad = ev._models(values, np.asarray([holding]))
+    model, _, bad = lane_models(
+        ev.model, values, jnp.asarray([holding], ev.dtype), ev.group_settings()
+    )
     note = None
     if bool(np.asarray(bad)[0]):
         note = (

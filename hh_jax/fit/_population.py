@@ -137,29 +137,6 @@ class PopulationEvaluator:
             out[n] = tr.uniform(Q[:, i])  # (log-)uniform by the declaration
         return out
 
-    def _models(self, values: dict, holding):
-        """The lane models (N,) and their rest states, E_L pinned per lane;
-        `bad` (N,) where the pinned E_L is not finite or far outside its range."""
-        params = {n: v for n, v in values.items() if n != AREA}
-        model = self.model.replace(
-            **{n: jnp.asarray(v, self.dtype) for n, v in params.items()}
-        )
-        holding = jnp.asarray(holding, self.dtype)
-        if not self.pin:
-            return model, None, jnp.zeros(holding.shape, bool)
-        V = jnp.full(holding.shape, self.V_rest, self.dtype)
-        rest = steady_state(model, V)
-        g_L = model.get("g_L")
-        leak = g_L * (V - model.get("E_L"))
-        active = model.membrane_current(rest) - leak
-        E_L = V + (active - holding) / g_L
-        info = model.parameter_infos()["E_L"]
-        lo, hi = info.fit_bounds or (-120.0, 0.0)
-        bad = ~jnp.isfinite(E_L) | (E_L < lo - 20) | (E_L > hi + 20)
-        E_L = jnp.where(bad, info.default, E_L)
-        model = model.replace(E_L=E_L)
-        return model, steady_state(model, V), bad
-
     def area(self, values: dict, B: int):
         if not self.whole_cell:
             return np.ones(B)
@@ -170,42 +147,46 @@ class PopulationEvaluator:
     def group_features(self, group: list[int], values: dict, area_um2):
         """Features (S, B, F) of the windows in `group` (timing-compatible) for
         the B candidates `values` (by name, (B,) arrays), and `ok` (S, B).
-        Pure JAX given the windows: differentiable in `values`."""
-        S = len(group)
-        B = next(iter(values.values())).shape[0]
-        lane = {n: jnp.tile(v, S) for n, v in values.items()}  # (S*B,), sweep-major
+        Pure JAX given the windows: differentiable in `values`. One compiled call
+        per group and population size (run eagerly, the lane set-up and the rest
+        states were hundreds of single-operation compilations per fit)."""
         first = self.windows[group[0]]
         levels = np.stack([self.windows[i].stimulus_values for i in group])  # (S, K)
-        levels = jnp.repeat(jnp.asarray(levels.T, self.dtype), B, axis=1)  # (K, S*B)
-        if self.whole_cell:
-            area = jnp.tile(jnp.asarray(area_um2, self.dtype), S)
-            levels = levels * (PA_TO_UA / (area * UM2_TO_CM2))[None, :]
-        model, y0, bad = self._models(lane, levels[0])
         # Time from the window's start: windows of sweeps on different clocks
         # (NWB) share the integration when their protocols match. The command
         # changes on the grid point nearest its recorded time (the data's own
         # sampling, dt = the sample interval).
         steps = int(round((first.t_end - first.t_start) / self.dt))
-        ts = (self.dt * np.arange(steps)).astype(np.dtype(self.dtype))
         change = np.round((first.stimulus_times - first.t_start) / self.dt)
         level_of_step = np.clip(
             np.searchsorted(change, np.arange(steps - 1), side="right") - 1, 0, None
         )
-        V = integrate_exponential(
-            model, y0, levels, jnp.asarray(level_of_step, jnp.int32), self.dt
-        ).T
-        ok = jnp.all(jnp.isfinite(V), axis=-1) & ~bad
-        V = jnp.where(ok[:, None], V, jnp.asarray(-70.0, V.dtype))
-        f, _ = window_features(
-            jnp.asarray(ts, self.dtype),
-            V,
-            jnp.asarray(first.feature_start - first.t_start, self.dtype),
-            jnp.asarray(first.feature_end - first.t_start, self.dtype),
-            jnp.asarray(self.threshold, self.dtype),
+        window = (
+            first.feature_start - first.t_start,
+            first.feature_end - first.t_start,
+        )
+        return _group_features(
+            self.model,
+            values,
+            jnp.asarray(area_um2, self.dtype),
+            jnp.asarray(levels, self.dtype),
+            jnp.asarray(level_of_step, jnp.int32),
+            jnp.asarray(self.dt * np.arange(steps), self.dtype),
+            jnp.asarray(window, self.dtype),
+            self.group_settings(),
+        )
+
+    def group_settings(self) -> "_GroupSettings":
+        return _GroupSettings(
+            dtype=self.dtype,
+            whole_cell=self.whole_cell,
+            pin=self.pin,
+            V_rest=None if self.V_rest is None else float(self.V_rest),
+            dt=self.dt,
+            threshold=self.threshold,
             names=self.names,
             max_spikes=self.max_spikes,
         )
-        return f.reshape(S, B, -1), ok.reshape(S, B)
 
     def __call__(self, Q: np.ndarray) -> PopulationScores:
         values = self.physical(np.asarray(Q, float))
@@ -234,3 +215,69 @@ class PopulationEvaluator:
         scores = np.sum(z**2, axis=(1, 2))
         scores = np.where(failed, W * F * Z_CAP**2, scores)
         return PopulationScores(scores, z, features, failed)
+
+
+@dataclasses.dataclass(frozen=True)
+class _GroupSettings:
+    """The static part of one group's evaluation (hashable: one compilation per
+    distinct value and array shapes)."""
+
+    dtype: object
+    whole_cell: bool
+    pin: bool
+    V_rest: float | None
+    dt: float
+    threshold: float
+    names: tuple[str, ...]
+    max_spikes: int
+
+
+def lane_models(model: PointNeuron, values: dict, holding, s: _GroupSettings):
+    """The lane models (N,) and their rest states, E_L pinned per lane;
+    `bad` (N,) where the pinned E_L is not finite or far outside its range."""
+    params = {n: v for n, v in values.items() if n != AREA}
+    model = model.replace(**{n: jnp.asarray(v, s.dtype) for n, v in params.items()})
+    if not s.pin:
+        return model, None, jnp.zeros(holding.shape, bool)
+    V = jnp.full(holding.shape, s.V_rest, s.dtype)
+    rest = steady_state(model, V)
+    g_L = model.get("g_L")
+    leak = g_L * (V - model.get("E_L"))
+    active = model.membrane_current(rest) - leak
+    E_L = V + (active - holding) / g_L
+    info = model.parameter_infos()["E_L"]
+    lo, hi = info.fit_bounds or (-120.0, 0.0)
+    bad = ~jnp.isfinite(E_L) | (E_L < lo - 20) | (E_L > hi + 20)
+    E_L = jnp.where(bad, info.default, E_L)
+    model = model.replace(E_L=E_L)
+    return model, steady_state(model, V), bad
+
+
+@eqx.filter_jit
+def _group_features(
+    model, values, area_um2, levels, level_of_step, ts, window, s: _GroupSettings
+):
+    """The simulation and features of one group (see
+    :meth:`PopulationEvaluator.group_features`); every array an argument, so
+    that nothing large is a compile-time constant."""
+    S = levels.shape[0]
+    B = next(iter(values.values())).shape[0]
+    lane = {n: jnp.tile(v, S) for n, v in values.items()}  # (S*B,), sweep-major
+    levels = jnp.repeat(levels.T, B, axis=1)  # (K, S*B)
+    if s.whole_cell:
+        area = jnp.tile(area_um2, S)
+        levels = levels * (PA_TO_UA / (area * UM2_TO_CM2))[None, :]
+    model, y0, bad = lane_models(model, lane, levels[0], s)
+    V = integrate_exponential(model, y0, levels, level_of_step, s.dt).T
+    ok = jnp.all(jnp.isfinite(V), axis=-1) & ~bad
+    V = jnp.where(ok[:, None], V, jnp.asarray(-70.0, V.dtype))
+    f, _ = window_features(
+        ts,
+        V,
+        window[0],
+        window[1],
+        jnp.asarray(s.threshold, s.dtype),
+        names=s.names,
+        max_spikes=s.max_spikes,
+    )
+    return f.reshape(S, B, -1), ok.reshape(S, B)
