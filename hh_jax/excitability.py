@@ -77,20 +77,24 @@ def firing_rate(
 def _refine(criterion, lo: float, hi: float, tol: float, grid: int) -> float:
     """Smallest amplitude in [lo, hi] where `criterion(amplitudes)` (bool per
     amplitude, monotone False -> True) is True, to within `tol`."""
-    fires = np.asarray(criterion(jnp.asarray([lo, hi])))
-    if fires[0] or not fires[1]:
+    # The first grid includes the bracket's ends, which must differ: every call
+    # has `grid` amplitudes, so one compilation serves the whole refinement.
+    amps = np.linspace(lo, hi, grid)
+    fires = np.asarray(criterion(jnp.asarray(amps)))
+    if fires[0] or not fires[-1]:
         raise ValueError(
             f"the criterion does not change between {lo} and {hi} uA/cm^2 "
-            f"(at the ends: {bool(fires[0])}, {bool(fires[1])}); widen the bracket."
+            f"(at the ends: {bool(fires[0])}, {bool(fires[-1])}); widen the bracket."
         )
-    while hi - lo > tol:
-        amps = np.linspace(lo, hi, grid)
-        fires = np.asarray(criterion(jnp.asarray(amps)))
+    while True:
         first = int(np.argmax(fires))
         if not fires.any():
             raise ValueError("the criterion is not monotone in the amplitude.")
         lo, hi = amps[max(first - 1, 0)], amps[first]
-    return 0.5 * (lo + hi)
+        if hi - lo <= tol:
+            return 0.5 * (lo + hi)
+        amps = np.linspace(lo, hi, grid)
+        fires = np.asarray(criterion(jnp.asarray(amps)))
 
 
 def rheobase(
