@@ -140,7 +140,7 @@ class BatchSettings:
     - `max_steps`: for the adaptive methods, the most steps per neuron, reported
       as MAX_STEPS_REACHED in ``status``.
     - `chunk_size`: neurons per compiled call (bounds memory); None runs all at
-      once; ``"auto"``: on a CPU about 1024 (float64) or 16384 (float32) neurons
+      once; ``"auto"``: on a CPU about 1024 (float64) or 2048 (float32) neurons
       per call, the fastest measured (:data:`hh_jax.batching.CPU_LANES`), on a
       GPU all at once. The last chunk is padded so every chunk reuses one
       compilation.
