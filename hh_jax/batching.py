@@ -13,9 +13,8 @@ On a CPU with several cores, chunks run on :func:`host_threads` threads at once
 (one compiled program, several executions in flight: XLA runs a vectorised
 solver's small per-step kernels on one core, so one chunk at a time leaves the
 other cores idle; measured 1.74x for 4 chunks of W(1024) on the project's 2
-cores). The first chunk runs alone (it compiles); results are collected in
-order, so they do not depend on the threads. Under a trace (``jit``, ``grad``)
-the chunks are traced one after the other as before.
+cores). Results are collected in order, so they do not depend on the threads.
+Under a trace (``jit``, ``grad``) the chunks are traced one after the other.
 
 The function itself is the caller's: a module-level ``eqx.filter_jit`` of a
 ``vmap`` (or of a vectorised solver), so that its compilation is cached across
@@ -150,16 +149,16 @@ class _Progress:
 
 def _threaded(function, load, ranges, collect, threads: int) -> None:
     """The chunks on `threads` threads, at most `threads` in flight, collected
-    in order; the first alone, so that it compiles once."""
+    in order. JAX compiles a function once when several threads call it first
+    at the same time (measured: one compilation, and the first call 4.3 s ->
+    3.1 s for W(1e4) against running the first chunk alone)."""
 
     def run(lo, hi):
         return jax.block_until_ready(function(load(lo, hi)))
 
-    (lo, hi), rest = ranges[0], list(enumerate(ranges))[1:]
-    collect(0, lo, hi, run(lo, hi))
     with ThreadPoolExecutor(max_workers=threads) as pool:
         window = []
-        for position, (lo, hi) in rest:
+        for position, (lo, hi) in enumerate(ranges):
             window.append((position, lo, hi, pool.submit(run, lo, hi)))
             if len(window) >= threads:
                 p, a, b, future = window.pop(0)
