@@ -303,7 +303,6 @@ def simulate_batch(
             kernel, ts if ts_host is None else ts_host, stimulus, chunk_size
         )
     ts = jnp.asarray(ts)
-    shared = {}
 
     def one_chunk(parts):
         if method == "diffrax":
@@ -311,10 +310,9 @@ def simulate_batch(
                 parts[0], model_s, parts[1], stim_s, parts[2], y0_s, ts, options
             )
         trace = _fast(parts, model_s, stim_s, y0_s, ts, kernel, grid)
-        # The vectorised methods share one time axis (T,): it is kept aside, so
-        # that only the per-neuron fields are unpadded and concatenated.
-        shared.setdefault("t", trace.t)
-        return eqx.tree_at(lambda c: c.t, trace, jnp.zeros(chunk_size))
+        # The vectorised methods share one time axis (T,), `ts` itself: it is set
+        # back below, so that only the per-neuron fields are unpadded and joined.
+        return eqx.tree_at(lambda c: c.t, trace, jnp.zeros(chunk_size, ts.dtype))
 
     out = map_chunks(
         one_chunk,
@@ -325,7 +323,7 @@ def simulate_batch(
         desc="simulating",
         unit="neuron",
     )
-    return eqx.tree_at(lambda c: c.t, out, shared["t"]) if shared else out
+    return out if method == "diffrax" else eqx.tree_at(lambda c: c.t, out, ts)
 
 
 def fast_incompatible(options) -> list[str]:

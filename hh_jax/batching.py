@@ -67,6 +67,27 @@ def _traced(tree) -> bool:
     return any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(tree))
 
 
+def _differentiated(tree) -> bool:
+    """Whether autodiff is tracing `tree`: a JVP or linearize tracer anywhere in
+    the stack of tracers of a leaf (through vmap's). A tracer this does not know
+    counts as differentiated, the safe answer (the chunks then stay unrolled)."""
+    for x in jax.tree.leaves(tree):
+        t = x
+        while isinstance(t, jax.core.Tracer):
+            name = type(t).__name__
+            if name in ("JVPTracer", "LinearizeTracer"):
+                return True
+            inner = getattr(t, "val", None)
+            if inner is None:
+                inner = getattr(t, "primal", None)
+            if inner is None:
+                if name != "DynamicJaxprTracer":
+                    return True
+                break
+            t = inner
+    return False
+
+
 def auto_chunk_size(total: int, dtype) -> int:
     """The default chunk for `total` rows of `dtype`: on a CPU, about
     ``CPU_LANES`` rows, balanced so that the last chunk is (nearly) full; on an
@@ -147,6 +168,20 @@ class _Progress:
             self.bar.close()
 
 
+def _mapped(function, rows, ranges, length: int):
+    """`function` over the chunks by ``jax.lax.map`` (the rows gathered into
+    (chunks, length, ...), padded as :func:`pad_rows` pads), unpadded."""
+    index = np.stack(
+        [np.minimum(np.arange(lo, lo + length), hi - 1) for lo, hi in ranges]
+    )
+    stacked = jax.tree.map(lambda x: x[index], rows)
+    out = jax.lax.map(function, stacked)
+    keep = np.concatenate(
+        [k * length + np.arange(hi - lo) for k, (lo, hi) in enumerate(ranges)]
+    )
+    return jax.tree.map(lambda y: y.reshape((-1,) + y.shape[2:])[keep], out)
+
+
 def _threaded(function, load, ranges, collect, threads: int) -> None:
     """The chunks on `threads` threads, at most `threads` in flight, collected
     in order. JAX compiles a function once when several threads call it first
@@ -225,9 +260,16 @@ def map_chunks(
             finish(position, lo, hi, out)
         bar.update(n)
 
-    threads = min(host_threads(), len(ranges))
-    if threads > 1 and not callable(rows) and _traced(rows):
-        threads = 1
+    traced = not callable(rows) and _traced(rows)
+    if traced and finish is None and len(ranges) > 1 and not _differentiated(rows):
+        # Under jit (or vmap): one traced chunk mapped over all of them, not one
+        # copy of the chunk's program per chunk (W(1e4) in 10 chunks: first jit
+        # call 13.5 s -> 3.9 s). Not under autodiff: there the chunks unrolled
+        # were faster (W(1e4) gradient 4.3 s, against 9.3 s mapped, 7.3 s mapped
+        # with each chunk rematerialised) though slower to compile (45 s vs 17 s).
+        bar.close()
+        return _mapped(function, rows, ranges, length)
+    threads = 1 if traced else min(host_threads(), len(ranges))
     try:
         if threads > 1:
             _threaded(function, load, ranges, collect, threads)

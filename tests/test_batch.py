@@ -254,3 +254,25 @@ def test_threaded_chunks_equal_one_at_a_time(monkeypatch):
     monkeypatch.setenv("HH_JAX_THREADS", "0")
     with pytest.raises(ValueError, match="HH_JAX_THREADS must be >= 1"):
         hh.simulate_batch(model, STIM, TS, chunk_size=2)
+
+
+def test_chunks_under_jit_and_grad_equal_one_call():
+    """Under jit the chunks are one traced chunk mapped over all of them
+    (lax.map), under autodiff they stay unrolled: both give the numbers of a
+    single call for the whole batch."""
+    g = jnp.linspace(100.0, 140.0, 5)
+
+    def V(g, chunk_size):
+        model = hh.HodgkinHuxley(g_Na=g)
+        return hh.simulate_batch(
+            model, STIM, TS, chunk_size=chunk_size, gates=False, progress=False
+        ).V
+
+    whole = V(g, None)
+    assert float(jnp.max(whole)) > 0.0  # spiking
+    mapped = jax.jit(lambda g: V(g, 2))(g)
+    np.testing.assert_allclose(np.asarray(mapped), np.asarray(whole), atol=1e-9)
+    loss = lambda g, c: jnp.mean((V(g, c) + 60.0) ** 2)  # noqa: E731
+    chunked = jax.jit(jax.grad(lambda g: loss(g, 2)))(g)
+    single = jax.jit(jax.grad(lambda g: loss(g, None)))(g)
+    np.testing.assert_allclose(np.asarray(chunked), np.asarray(single), rtol=1e-9)
