@@ -14,7 +14,9 @@ On a CPU with several cores, chunks run on :func:`host_threads` threads at once
 solver's small per-step kernels on one core, so one chunk at a time leaves the
 other cores idle; measured 1.74x for 4 chunks of W(1024) on the project's 2
 cores). Results are collected in order, so they do not depend on the threads.
-Under a trace (``jit``, ``grad``) the chunks are traced one after the other.
+Under ``jit`` one traced chunk is mapped over all chunks (``jax.lax.map``);
+under autodiff the chunks are traced one after the other (measured faster for
+gradients, see :func:`map_chunks`).
 
 The function itself is the caller's: a module-level ``eqx.filter_jit`` of a
 ``vmap`` (or of a vectorised solver), so that its compilation is cached across
