@@ -69,7 +69,7 @@ def _traced(tree) -> bool:
     return any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(tree))
 
 
-def _differentiated(tree) -> bool:
+def differentiated(tree) -> bool:
     """Whether autodiff is tracing `tree`: a JVP or linearize tracer anywhere in
     the stack of tracers of a leaf (through vmap's). A tracer this does not know
     counts as differentiated, the safe answer (the chunks then stay unrolled)."""
@@ -263,7 +263,7 @@ def map_chunks(
         bar.update(n)
 
     traced = not callable(rows) and _traced(rows)
-    if traced and finish is None and len(ranges) > 1 and not _differentiated(rows):
+    if traced and finish is None and len(ranges) > 1 and not differentiated(rows):
         # Under jit (or vmap): one traced chunk mapped over all of them, not one
         # copy of the chunk's program per chunk (W(1e4) in 10 chunks: first jit
         # call 13.5 s -> 3.9 s). Not under autodiff: there the chunks unrolled

@@ -276,3 +276,90 @@ def test_chunks_under_jit_and_grad_equal_one_call():
     chunked = jax.jit(jax.grad(lambda g: loss(g, 2)))(g)
     single = jax.jit(jax.grad(lambda g: loss(g, None)))(g)
     np.testing.assert_allclose(np.asarray(chunked), np.asarray(single), rtol=1e-9)
+
+
+def test_default_chunks_become_one_call_under_autodiff(monkeypatch):
+    """With chunk_size="auto", a differentiated batch is solved in one call (not
+    one traced copy of the solver per chunk), with the numbers of the chunked
+    gradient; the forward pass still runs in chunks."""
+    import hh_jax.batch as batch
+    from hh_jax import batching
+
+    if jax.default_backend() != "cpu":
+        pytest.skip("the CPU chunk rule")
+    monkeypatch.setitem(batching.CPU_LANES, 8, 2)  # "auto": chunks of 2 of 5
+    g = jnp.linspace(100.0, 140.0, 5)
+    calls = []
+    original = batch._fast_chunk
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "_fast_chunk", counting)
+
+    def loss(g, chunk_size):
+        model = hh.HodgkinHuxley(g_Na=g)
+        V = hh.simulate_batch(
+            model, STIM, TS, chunk_size=chunk_size, gates=False, progress=False
+        ).V
+        return jnp.mean((V + 60.0) ** 2)
+
+    def count(f):
+        calls.clear()
+        out = f(g)
+        return len(calls), out
+
+    assert count(lambda g: loss(g, "auto"))[0] == 3  # forward: three chunks
+    n_auto, auto = count(jax.grad(lambda g: loss(g, "auto")))
+    n_chunked, chunked = count(jax.grad(lambda g: loss(g, 2)))
+    assert (n_auto, n_chunked) == (1, 3)
+    np.testing.assert_allclose(np.asarray(auto), np.asarray(chunked), rtol=1e-9)
+
+
+def test_auto_gradient_with_reintegrated_neurons_matches_differences(monkeypatch):
+    """The gradient of method "auto" (defaults) under jax.grad, on the batch of
+    the re-integration test (some neurons adaptive), against central differences
+    of the forward pass, per neuron for its own g_Na and for a shared g_K; and the
+    same gradient when the sensitivities are too large to keep (each solver's own
+    reverse derivatives then)."""
+    from hh_jax.solvers import _adjoint
+
+    ts = np.arange(0.0, 30.0001, 0.1)
+    stimulus = hh.Step(100.0, 5.0, 25.0)
+    g = jnp.linspace(100.0, 140.0, 8)
+
+    def lane_losses(g, g_K):
+        model = hh.HodgkinHuxley(g_Na=g, g_K=g_K, temperature=20.0)
+        V = hh.simulate_batch(model, stimulus, ts, progress=False, gates=False).V
+        return jnp.mean((V + 60.0) ** 2, axis=1)
+
+    def gradient():
+        total = lambda g, g_K: jnp.sum(lane_losses(g, g_K))  # noqa: E731
+        return jax.jit(jax.grad(total, argnums=(0, 1)))(g, 36.0)
+
+    steps = hh.simulate_batch(
+        hh.HodgkinHuxley(g_Na=g, temperature=20.0), stimulus, ts, progress=False
+    ).num_steps
+    fixed = np.asarray(steps) == 600  # the shared steps; the others adaptive
+    assert 0 < fixed.sum() < g.size
+    dg, dk = gradient()
+    f, h = jax.jit(lane_losses), 1e-3
+    fd_g = (f(g + h, 36.0) - f(g - h, 36.0)) / (2 * h)
+    fd_k = (jnp.sum(f(g, 36.0 + h)) - jnp.sum(f(g, 36.0 - h))) / (2 * h)
+    gap = np.abs(np.asarray((dg - fd_g) / fd_g))
+    # Measured 2026-12-04 (the same before and after the whole became one
+    # differentiable function): shared steps <= 2.9e-9, adaptive neurons
+    # 5.4e-5..6.1e-4 (their step sizes follow the parameters), g_K 2.2e-6.
+    assert np.all(gap[fixed] < 2e-8)
+    assert np.all(gap[~fixed] < 2e-3)
+    assert abs(float((dk - fd_k) / fd_k)) < 1e-5
+
+    # A ninth neuron (a copy) makes a new shape, so the solve is traced anew.
+    monkeypatch.setattr(_adjoint, "SENSITIVITY_BYTES", 0.0)
+    first_eight = lambda g9, g_K: jnp.sum(lane_losses(g9, g_K)[:8])  # noqa: E731
+    g9 = jnp.concatenate([g, g[-1:]])
+    dg_large, dk_large = jax.jit(jax.grad(first_eight, argnums=(0, 1)))(g9, 36.0)
+    np.testing.assert_allclose(np.asarray(dg_large[:8]), np.asarray(dg), rtol=1e-12)
+    assert float(dg_large[8]) == 0.0
+    np.testing.assert_allclose(float(dk_large), float(dk), rtol=1e-12)
