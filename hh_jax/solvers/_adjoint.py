@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._fixed import Options, chunk_function, raw_solve, start_derivative
-from ._linear import fill_tangents, linear_call, nonzero_tangents
+from ._linear import fill_tangents, linear_call, nonzero_tangents, zero_tangent
 
 # Forward sensitivities are kept for at most this many bytes (all directions).
 SENSITIVITY_BYTES = 1.5e9
@@ -53,7 +53,7 @@ def _directions(leaves, mask, per_lane_of):
 def _basis(leaves, treedef, directions):
     """Stacked tangents (D, ...), one basis direction each."""
     D = len(directions)
-    stacked = [jnp.zeros((D,) + jnp.shape(x), jnp.result_type(x)) for x in leaves]
+    stacked = [zero_tangent(x, (D,) + jnp.shape(x)) for x in leaves]
     for d, (k, e, per_lane) in enumerate(directions):
         x = stacked[k]
         if per_lane:

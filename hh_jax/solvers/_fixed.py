@@ -31,7 +31,7 @@ from ._tableaus import Tableau
 
 class FixedOutput(NamedTuple):
     saved: tuple[Float[Array, "T N"], ...]  # saved components (V first), ts[1:]
-    dVdt: Float[Array, "T N"]  # dV/dt at ts[1:]
+    dVdt: Float[Array, "T N"] | None  # dV/dt at ts[1:] (None: not asked for)
     crossings: Float[Array, "S N"] | None  # crossing time per step or NaN
     error: Float[Array, " N"]  # largest local error estimate (RMS norm) of a lane
     y_end: tuple  # state at the end
@@ -62,7 +62,10 @@ def chunk_function(
         saved = tuple(
             jnp.stack([r[0][c] for r in rows]) for c in range(options.n_saved)
         )
-        out = (saved, jnp.stack([r[1] for r in rows]))
+        # dV/dt rows only when asked for: each is one more (steps, M, N) output,
+        # and under autodiff its sensitivities too.
+        slopes = jnp.stack([r[1] for r in rows]) if options.save_dVdt else None
+        out = (saved, slopes)
         if options.spikes:
             crossed, s = step_crossing(
                 y[0], y_new[0], f[0], f_end[0], hk, options.threshold
@@ -85,6 +88,7 @@ class Options(NamedTuple):
     threshold: float  # mV
     rtol: float  # of the error monitor's norm
     atol: float
+    save_dVdt: bool = True  # dV/dt at the save times
 
 
 def start_derivative(lanes: Lanes, t, h, y):
@@ -129,7 +133,7 @@ def assemble(grid: StepGrid, outs, y_end, worst, n_saved: int, spikes: bool):
     crossings = outs[2].reshape((-1, N)) if spikes else None
     return FixedOutput(
         saved=saved,
-        dVdt=flat(outs[1])[pick],
+        dVdt=None if outs[1] is None else flat(outs[1])[pick],
         crossings=crossings,
         error=worst,
         y_end=y_end,
@@ -147,12 +151,15 @@ def solve(
     threshold: float,
     rtol: float = 1e-6,
     atol: float = 1e-6,
+    save_dVdt: bool = True,
     differentiable: bool = True,
 ) -> FixedOutput:
     """Integrate every lane over the grid (see the module docstring); with
     `differentiable` through the discrete forward sensitivities / adjoint of
     :mod:`._adjoint` (forward and reverse mode), else plain JAX."""
-    options = Options(n_saved, spikes, float(threshold), float(rtol), float(atol))
+    options = Options(
+        n_saved, spikes, float(threshold), float(rtol), float(atol), save_dVdt
+    )
     xs = grid_arrays(grid, y0[0].dtype)
     if differentiable:
         from ._adjoint import fixed_core

@@ -17,6 +17,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.custom_derivatives import linear_call as linear_call
 
 try:  # JAX internals: the primitive and the jaxpr batching utility.
@@ -78,5 +79,14 @@ def fill_tangents(mask, lin, like):
     """The full tangent pytree shaped like `like`: `lin` where `mask`, else 0."""
     leaves, treedef = jax.tree.flatten(like)
     it = iter(lin)
-    full = [next(it) if m else jnp.zeros_like(x) for m, x in zip(mask, leaves)]
+    full = [next(it) if m else zero_tangent(x) for m, x in zip(mask, leaves)]
     return jax.tree.unflatten(treedef, full)
+
+
+def zero_tangent(x, shape=None):
+    """A zero tangent for `x` (shaped `shape`, default x's): of x's dtype, or
+    float0 for an integer or boolean `x` (as ``jax.jvp`` requires)."""
+    shape = jnp.shape(x) if shape is None else shape
+    if jnp.issubdtype(jnp.result_type(x), jnp.inexact):
+        return jnp.zeros(shape, jnp.result_type(x))
+    return np.zeros(shape, jax.dtypes.float0)
