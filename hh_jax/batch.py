@@ -259,7 +259,13 @@ def simulate_batch(
     y0 = resolve_y0(model, y0, throw=False)
 
     model_b, model_s = _split(model, False)
-    stim_b, stim_s = _split(stimulus, stimulus_batched)
+    # A shared stimulus is shared whole: its own arrays (a piecewise-constant
+    # stimulus's times and values) are not a batch axis.
+    stim_b, stim_s = (
+        _split(stimulus, True)
+        if stimulus_batched
+        else eqx.partition(stimulus, lambda x: False)
+    )
     y0_b, y0_s = _split(y0, False)
     sizes = {
         name: n

@@ -100,3 +100,60 @@ def test_default_initial_state_is_the_reference_one(reference_dir):
     np.testing.assert_allclose(
         np.asarray(default.V), np.asarray(explicit.V), rtol=0, atol=1e-9
     )
+
+
+# simulate_batch with its defaults (method "auto": Tsit5 steps of 0.05 ms shared
+# by the lanes), each case a batch of one, spikes located inside the steps
+# (upward 0 mV crossings). Measured 2026-12-04 on the project's 2-core CPU
+# machine, float64: per case, the largest spike-time error (ms) and the largest
+# |V - V_neuron| where |dV/dt| < 1 mV/ms (mV).
+MEASURED_BATCH = {
+    "seed_I10": (3.0e-5, 4.4e-3),
+    "step_2": (0.0, 7.6e-7),
+    "step_5": (1.27e-5, 1.37e-5),
+    "step_6.5": (9.94e-6, 3.8e-4),
+    "step_10": (1.25e-5, 4.23e-4),
+    "step_20": (3.1e-5, 4.13e-4),
+    "step_50": (1.33e-5, 8.94e-3),
+    "step_10_T18.5": (5.73e-5, 4.21e-4),
+    "pulse_train": (1.95e-5, 1.61e-5),
+}
+
+
+@pytest.fixture(scope="module")
+def batched(reference_dir):
+    out = {}
+    for name in CASES:
+        case = load_reference_case(reference_dir / name)
+        model = case.model.replace(g_Na=np.array([float(case.model.g_Na)]))
+        trace = hh.simulate_batch(
+            model,
+            case.stimulus,
+            case.t,
+            y0=case.y0,
+            max_spikes=64,
+            threshold=0.0,
+            progress=False,
+        )
+        out[name] = (case, trace)
+    return out
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_batch_defaults_match_neuron(batched, name):
+    """The default batched path keeps the accuracy contract on every case: exact
+    counts, spike times and quiet voltages within 3x what was measured."""
+    case, trace = batched[name]
+    assert int(trace.status[0]) == hh.Status.OK
+    assert trace.method.startswith("auto: tsit5")
+    n_ref = int(hh.spike_count(case.V, threshold=0.0))
+    assert int(trace.spike_count[0]) == n_ref == EXPECTED_SPIKES[name]
+    spike_measured, quiet_measured = MEASURED_BATCH[name]
+    if n_ref:
+        ref_times = np.asarray(hh.spike_times(case.t, case.V, threshold=0.0))
+        error = np.max(np.abs(np.asarray(trace.spikes[0])[:n_ref] - ref_times))
+        assert error < 1e-3  # the contract of simulate_batch's defaults
+        assert error < MARGIN * spike_measured, error
+    quiet = np.abs(np.gradient(case.V, case.t)) < 1.0
+    error = np.abs(np.asarray(trace.V[0]) - case.V)
+    assert np.max(error[quiet]) < MARGIN * quiet_measured
