@@ -32,6 +32,7 @@ CONFIGS = {
     "tsit5-f64-dt0.04": ("tsit5", "float64", 0.04, 1),
     "tsit5-f64-dt0.0625": ("tsit5", "float64", 0.0625, 1),
     "tsit5-f32-dt0.0625": ("tsit5", "float32", 0.0625, 1),
+    "tsit5-f32-dt0.075": ("tsit5", "float32", 0.075, 1),
     "tsit5-f32-dt0.1": ("tsit5", "float32", 0.1, 1),
     "rk4-f64-dt0.015": ("rk4", "float64", 0.015, 1),
     "rk4-f64-dt0.025": ("rk4", "float64", 0.025, 1),

@@ -132,8 +132,9 @@ class BatchSettings:
     - `method`: ``"auto"``, ``"tsit5"``, ``"rk4"``, ``"adaptive"`` or
       ``"diffrax"`` (see :func:`simulate_batch`; the one used is recorded in
       ``trace.method``).
-    - `dt`: fixed integration step, ms (None: 0.05 for ``"tsit5"``/``"auto"``,
-      0.025 for ``"rk4"``; not used by the adaptive methods).
+    - `dt`: fixed integration step, ms (None: 0.05 for ``"tsit5"``, 0.025 for
+      ``"rk4"``, for ``"auto"`` 0.05 in float64 and 0.075 in float32; not used
+      by the adaptive methods).
     - `rtol`, `atol`: None: method ``"auto"``; per-neuron adaptive lanes at 1e-8
       (``"adaptive"``, and the neurons ``"auto"`` re-integrates); passing either
       selects ``"adaptive"``.
@@ -318,6 +319,7 @@ def simulate_batch(
             max_spikes,
             threshold,
             stimulus_batched,
+            dtype,
         )
         grid = fast.host_grid(
             kernel, ts if ts_host is None else ts_host, stimulus, chunk_size
@@ -363,16 +365,27 @@ def _check_times(ts) -> None:
 
 
 def _settings(
-    method, dt, rtol, atol, max_steps, gates, currents, max_spikes, threshold, batched
+    method,
+    dt,
+    rtol,
+    atol,
+    max_steps,
+    gates,
+    currents,
+    max_spikes,
+    threshold,
+    batched,
+    dtype,
 ) -> "fast.Settings":
+    auto_dt, bound = fast.auto_defaults(dtype)
     if method in fast.FIXED or method == "auto":
-        dt = (
-            fast.DEFAULT_DT["tsit5" if method == "auto" else method]
-            if dt is None
-            else dt
-        )
+        if dt is None:
+            dt = auto_dt if method == "auto" else fast.DEFAULT_DT[method]
         if not (isinstance(dt, int | float) and dt > 0):
             raise ValueError(f"`dt` must be a positive number of ms; got {dt!r}.")
+        # The bound is measured at the default step; another step scales the
+        # local error estimate as its fifth power.
+        bound = bound * (float(dt) / auto_dt) ** 5
     elif dt is not None:
         raise ValueError("`dt` applies to the fixed-step methods ('tsit5', 'rk4').")
     rtol = tolerances.BATCH_ADAPTIVE.rtol if rtol is None else rtol
@@ -394,4 +407,5 @@ def _settings(
         max_spikes=max_spikes,
         threshold=float(threshold),
         stimulus_batched=bool(batched),
+        error_bound=float(bound),
     )

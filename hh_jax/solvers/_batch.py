@@ -3,14 +3,15 @@ defaults, and the assembly of a :class:`hh_jax.Trace` with per-member status.
 
 Methods (chosen by the work–precision measurement in docs/performance.md):
 
-- ``"tsit5"``: fixed steps (default 0.05 ms) of the Tsitouras 5(4) pair on a
-  shared grid, vectorised over neurons. On W(1000) spike times within 5.2e-4 ms
-  of a DOP853 1e-11 reference, exact counts.
+- ``"tsit5"``: fixed steps (default 0.05 ms; under "auto" 0.075 ms in float32)
+  of the Tsitouras 5(4) pair on a shared grid, vectorised over neurons. On
+  W(1000) spike times within 5.2e-4 ms of a DOP853 1e-11 reference (float32 at
+  0.075 ms: 2.3e-2 ms), exact counts.
 - ``"rk4"``: classical RK4, fixed steps (default 0.025 ms).
 - ``"adaptive"``: every neuron its own step size and error control (Tsit5,
   default rtol = atol = 1e-8) in one vectorised loop.
 - ``"auto"`` (the default): ``"tsit5"``, with every neuron whose embedded error
-  estimate exceeds `AUTO_ERROR_BOUND` at some step (a much faster or stiffer
+  estimate exceeds the bound of `AUTO` at some step (a much faster or stiffer
   model than the squid axon at 6.3 degC, or an absurd parameter set)
   re-integrated by ``"adaptive"``. Falls back to ``"adaptive"`` for all when
   the stimulus discontinuities are not known outside ``jit`` or too many to
@@ -37,10 +38,17 @@ from ._tableaus import RK4, TSIT5
 FIXED = {"tsit5": TSIT5, "rk4": RK4}
 DEFAULT_DT = {"tsit5": 0.05, "rk4": 0.025}  # ms
 DEFAULT_ADAPTIVE_TOL = 1e-8
-# The embedded error estimate (RMS norm, rtol = atol = 1e-6) of the Tsit5 steps
-# at 0.05 ms reaches 202 on W(1000) and 287 on the NEURON reference cases
-# (measured); a neuron above the bound is re-integrated adaptively.
-AUTO_ERROR_BOUND = 500.0
+# Method "auto", by bytes per number: (Tsit5 step in ms, error bound). The
+# embedded error estimate (RMS norm, rtol = atol = 1e-6) of the Tsit5 steps at
+# 0.05 ms reaches 202 on W(1000) and 287 on the NEURON reference cases, at 0.075
+# ms 2078 and 3063 (measured, float32 and float64 alike); a neuron above the
+# bound (1.74x those maxima at both steps) is re-integrated adaptively.
+# float32 takes the longer step: its spike times are limited by rounding, not
+# by the step (W(1000): 2.2e-2 ms at 0.05 ms, 2.3e-2 ms at 0.075 ms; 0.31 ms at
+# 0.1 ms), within its 0.05 ms contract at 1.5x fewer steps. float64 keeps 0.05
+# ms (5.2e-4 ms; its contract is 1e-3 ms, 1.8e-3 ms at 0.0625 ms).
+AUTO = {8: (0.05, 500.0), 4: (0.075, 5300.0)}
+AUTO_ERROR_BOUND = AUTO[8][1]
 MONITOR_TOL = 1e-6
 # At most this many distinct discontinuities on a shared fixed-step grid.
 MAX_SHARED_JUMPS = 256
@@ -66,6 +74,12 @@ class Settings:
     # second call, None = all) and let the caller re-integrate them.
     fallback_in_graph: bool = True
     dVdt: bool = False  # save dV/dt (mV/ms) as Trace.dVdt (implied by currents)
+    error_bound: float = AUTO_ERROR_BOUND  # "auto": re-integrate above this
+
+
+def auto_defaults(dtype) -> tuple[float, float]:
+    """Method "auto"'s (Tsit5 step in ms, error bound) for state of `dtype`."""
+    return AUTO.get(np.dtype(dtype).itemsize, AUTO[8])
 
 
 def method_name(settings: Settings, grid) -> str:
@@ -239,7 +253,7 @@ def _auto_in_graph(lanes, y, ts, grid, settings: Settings, n_saved, invalid):
         ys, dVdt, spikes, count, error = _fixed_solve(
             lanes, y, grid, settings, n_saved, TSIT5, wrapped
         )
-        bad = ~(invalid > 0.5) & ~(error <= AUTO_ERROR_BOUND)
+        bad = ~(invalid > 0.5) & ~(error <= settings.error_bound)
 
         def redo(_):
             out = _adaptive(lanes, y, ts, settings, n_saved, bad, wrapped)
@@ -359,7 +373,7 @@ def solve(
         failed = jnp.zeros(N, bool)
         steps = jnp.full((N,), grid.n_steps, jnp.int32)
         if settings.method == "auto":  # the caller re-integrates these
-            flagged = ~invalid & ~(error <= AUTO_ERROR_BOUND)
+            flagged = ~invalid & ~(error <= settings.error_bound)
 
     finite = jnp.all(jnp.isfinite(ys[0]), axis=-1)
     status = jnp.where(
