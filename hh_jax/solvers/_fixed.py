@@ -37,9 +37,7 @@ class FixedOutput(NamedTuple):
     y_end: tuple  # state at the end
 
 
-def chunk_function(
-    lanes: Lanes, tableau: Tableau, M: int, options: "Options", materialize=True
-):
+def chunk_function(lanes: Lanes, tableau: Tableau, M: int, options: "Options"):
     """``chunk(carry, xs) -> (carry, outputs)``: the steps of one chunk (a scan),
     carry ``(y, f, worst)``, xs ``(t_start, h, theta)`` of the chunk's steps."""
 
@@ -47,7 +45,7 @@ def chunk_function(
         y, f, worst = carry
         t, hk, th = xs
         y_new, f_end, f_next, error = rk_step(
-            lanes, tableau, t, hk, y, f, options.rtol, options.atol, materialize
+            lanes, tableau, t, hk, y, f, options.rtol, options.atol
         )
         rows = []
         for m in range(M):

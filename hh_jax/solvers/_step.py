@@ -3,6 +3,7 @@
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ._lanes import Lanes, axpy
 from ._tableaus import Tableau
@@ -25,42 +26,44 @@ def inside(t, h):
     return t + margin, t + h - margin
 
 
-def rk_step(lanes: Lanes, tableau: Tableau, t, h, y, f, rtol, atol, materialize=True):
+def rk_step(lanes: Lanes, tableau: Tableau, t, h, y, f, rtol, atol):
     """One explicit RK step of length `h` (a scalar shared by the lanes, or one per
     lane, as `t`) from (t, y) with derivative `f` at the start.
 
     Returns (y_new, f_end, f_next, error): the derivative at the end under this
     step's stimulus and under the next one's (they differ at a discontinuity),
-    and the RMS error estimate of the embedded pair (0 without one).
-    `materialize`: run each stage in its own conditional branch (see below)."""
+    and the RMS error estimate of the embedded pair (0 without one)."""
     N = y[0].shape[0]
     lo, hi = inside(t, h)
-    ks = [f]
-    Y = y
-    I_last = None
-    # Each stage runs in its own branch of a (never false) conditional: XLA must
-    # then materialise the stage derivatives instead of fusing (and so
-    # recomputing) the cheap part of every stage's vector field into each of the
-    # later stages that read it (measured: 2x the work per stage for Tsit5).
-    always = jnp.all(h >= 0)
-    for i in range(1, len(tableau.c)):
-        ts_i = jnp.clip(t + tableau.c[i] * h, lo, hi)
+    S = len(tableau.c)
+    # The stages are one loop over a table of their derivatives (S, N) per state
+    # variable, so the program holds one copy of the vector field, and XLA keeps
+    # each stage's derivatives in memory instead of fusing (and so recomputing)
+    # the cheap part of every stage's vector field into the later stages that
+    # read it. Measured on W(1e4), float64, 2-core CPU, against one copy per
+    # stage (each in a never-false conditional, which also kept the derivatives):
+    # 0.93 -> 0.74 s per call, compilation 1.72 -> 1.19 s.
+    a = np.zeros((S, S))
+    for i, row in enumerate(tableau.a):
+        a[i, : len(row)] = row
+    a = jnp.asarray(a, y[0].dtype)
+    c = jnp.asarray(tableau.c, y[0].dtype)
+    K0 = tuple(
+        jnp.zeros((S,) + x.shape, x.dtype).at[0].set(k.astype(x.dtype))
+        for x, k in zip(y, f)
+    )
+    I0 = jnp.zeros_like(current(lanes, t, N))  # a scalar when shared
 
-        def stage(ks, i=i, ts_i=ts_i):
-            Y = axpy(y, h, ks, tableau.a[i])
-            I_i = current(lanes, ts_i, N)
-            k = lanes.rhs(Y, I_i)
-            return Y, tuple(a.astype(b.dtype) for a, b in zip(k, y)), I_i
+    def stage(i, carry):
+        K, _, _ = carry
+        Y = tuple(x + h * jnp.tensordot(a[i], Kx, axes=1) for x, Kx in zip(y, K))
+        I_i = current(lanes, jnp.clip(t + c[i] * h, lo, hi), N)
+        k = lanes.rhs(Y, I_i)
+        K = tuple(Kx.at[i].set(kx.astype(Kx.dtype)) for Kx, kx in zip(K, k))
+        return K, Y, I_i.astype(I0.dtype)
 
-        def skip(ks):
-            zeros = tuple(jnp.zeros_like(x) for x in y)
-            return zeros, zeros, jnp.zeros_like(current(lanes, ts_i, N))
-
-        if materialize:
-            Y, k, I_last = jax.lax.cond(always, stage, skip, tuple(ks))
-        else:
-            Y, k, I_last = stage(tuple(ks))
-        ks.append(k)
+    K, Y, I_last = jax.lax.fori_loop(1, S, stage, (K0, y, I0))
+    ks = [tuple(Kx[i] for Kx in K) for i in range(S)]
     if tableau.fsal:
         y_new, f_end = Y, ks[-1]
     else:
