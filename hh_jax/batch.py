@@ -141,8 +141,9 @@ class BatchSettings:
     - `max_steps`: for the adaptive methods, the most steps per neuron, reported
       as MAX_STEPS_REACHED in ``status``.
     - `chunk_size`: neurons per compiled call (bounds memory); None runs all at
-      once; ``"auto"``: on a CPU about 1024 (float64) or 2048 (float32) neurons
-      per call, the fastest measured (:data:`hh_jax.batching.CPU_LANES`), on a
+      once; ``"auto"``: on a CPU about 1024 (float64) or 4096 (float32) neurons
+      per call, the fastest measured (:data:`hh_jax.batching.CPU_LANES`), in a
+      number of calls that keeps every core busy, on a
       GPU all at once, and all at once under autodiff (``jax.grad``,
       ``jax.jvp``: chunks would all be live in one program anyway). The last
       chunk is padded so every chunk reuses one compilation.

@@ -33,12 +33,14 @@ import jax.numpy as jnp
 import numpy as np
 
 # Lanes per call of a vectorised solver on a CPU, by bytes per number. Measured on
-# W(1e4), simulate_batch defaults, 2-core CPU (best of 3 after compiling, load
-# ~1), chunks run on both cores (host_threads), 2026-12-04: float64 1.51 s in
-# chunks of 1000 or 512, 1.98 s in chunks of 2500 (one at a time: 2.32 s in
-# chunks of 1000); float32 0.76 s in chunks of 2000, 0.91 s of 2500, 1.01 s of
-# 3334, 1.14 s all at once (one at a time: 1.26 s in chunks of 2000).
-CPU_LANES = {8: 1024, 4: 2048}
+# W(1e4), simulate_batch defaults, 2-core CPU (best of 4 after compiling, load
+# ~1), chunks on both cores (host_threads), 2026-12-04 (evening, stage loop):
+# float64 0.68-0.72 s in chunks of 1000 or 1667, 0.78 s of 500, 0.82 s of 5000;
+# float32 0.22-0.23 s in chunks of 2500 or 5000, 0.25 s of 1667, 0.46 s all at
+# once (an odd number of chunks idles a core: 3 of 3334 0.30 s).
+CPU_LANES = {8: 1024, 4: 4096}
+# Rows below which a batch is not split further to give every thread a chunk.
+MIN_THREAD_LANES = 16
 
 
 def host_threads() -> int:
@@ -92,12 +94,22 @@ def differentiated(tree) -> bool:
 
 def auto_chunk_size(total: int, dtype) -> int:
     """The default chunk for `total` rows of `dtype`: on a CPU, about
-    ``CPU_LANES`` rows, balanced so that the last chunk is (nearly) full; on an
-    accelerator, everything in one call (it wants the widest batch)."""
+    ``CPU_LANES`` rows, balanced so that the last chunk is (nearly) full, in a
+    number of chunks that is a multiple of :func:`host_threads` (so that no
+    core idles while the last chunks run) while chunks keep at least
+    ``MIN_THREAD_LANES`` rows; on an accelerator, everything in one call (it
+    wants the widest batch)."""
     if jax.default_backend() != "cpu":
         return total
     lanes = CPU_LANES.get(np.dtype(dtype).itemsize, CPU_LANES[8])
     chunks = -(-total // lanes)
+    threads = host_threads()
+    if threads > 1:
+        # Measured (simulate_batch defaults, 2-core CPU): W(1e4) float32 in 5
+        # chunks of 2000 4.1e6 neuron.ms/s, in 4 of 2500 5.4e6; W(1000) float64
+        # in one chunk 146 ms, in two 77 ms; W(64) 40 ms -> 26 ms.
+        wanted = -(-chunks // threads) * threads
+        chunks = max(chunks, min(wanted, total // MIN_THREAD_LANES))
     return -(-total // chunks)
 
 

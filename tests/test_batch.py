@@ -181,18 +181,23 @@ def test_invalid_input_under_jit_raises_with_throw():
         f(jnp.asarray(-1.0)).block_until_ready()
 
 
-def test_auto_chunk_size_on_cpu_balances_chunks_of_about_the_cache_size():
+def test_auto_chunk_size_on_cpu_balances_chunks_of_about_the_cache_size(monkeypatch):
     import jax
 
     from hh_jax.batching import check_chunk_size
 
     if jax.default_backend() != "cpu":
         pytest.skip("the CPU chunk rule")
+    monkeypatch.setenv("HH_JAX_THREADS", "2")  # chunks: a multiple of 2
     assert check_chunk_size("auto", 10_000, jnp.float64) == 1000  # 10 full chunks
-    assert check_chunk_size("auto", 10_000, jnp.float32) == 2000  # 5 full chunks
-    assert check_chunk_size("auto", 20_000, jnp.float32) == 2000
-    assert check_chunk_size("auto", 300, jnp.float64) == 300
+    assert check_chunk_size("auto", 10_000, jnp.float32) == 2500  # 4, not 3
+    assert check_chunk_size("auto", 20_000, jnp.float32) == 3334  # 6, not 5
+    assert check_chunk_size("auto", 300, jnp.float64) == 150  # one per thread
     assert check_chunk_size("auto", 1025, jnp.float64) == 513  # not 1024 + 1
+    assert check_chunk_size("auto", 20, jnp.float64) == 20  # too few to split
+    monkeypatch.setenv("HH_JAX_THREADS", "1")
+    assert check_chunk_size("auto", 300, jnp.float64) == 300
+    assert check_chunk_size("auto", 10_000, jnp.float32) == 3334
     with pytest.raises(ValueError, match="chunk_size"):
         check_chunk_size("large", 10, jnp.float64)
 
