@@ -234,7 +234,7 @@ def simulate_batch(
         {k: options.pop(k) for k in fields if k in options},
         entry="simulate_batch",
     )
-    method, dt, rtol, atol = settings.method, settings.dt, settings.rtol, settings.atol
+    method, rtol, atol = settings.method, settings.rtol, settings.atol
     max_steps, chunk_size = settings.max_steps, settings.chunk_size
     if method not in fast.METHODS + ("diffrax",):
         raise ValueError(
@@ -311,10 +311,7 @@ def simulate_batch(
         _check_times(ts)
         kernel = _settings(
             method,
-            dt,
-            rtol,
-            atol,
-            max_steps,
+            settings,
             gates,
             currents,
             max_spikes,
@@ -366,18 +363,11 @@ def _check_times(ts) -> None:
 
 
 def _settings(
-    method,
-    dt,
-    rtol,
-    atol,
-    max_steps,
-    gates,
-    currents,
-    max_spikes,
-    threshold,
-    batched,
-    dtype,
+    method, batch: BatchSettings, gates, currents, max_spikes, threshold, batched, dtype
 ) -> "fast.Settings":
+    """The vectorised solve's static settings for `method` (as resolved from
+    `batch.method`), the state's `dtype` choosing method "auto"'s defaults."""
+    dt, rtol, atol, max_steps = batch.dt, batch.rtol, batch.atol, batch.max_steps
     auto_dt, bound = fast.auto_defaults(dtype)
     if method in fast.FIXED or method == "auto":
         if dt is None:
