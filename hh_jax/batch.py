@@ -292,7 +292,7 @@ def simulate_batch(
         method != "diffrax"
         and isinstance(chunk_size, str)
         and chunk_size == "auto"
-        and differentiated([model_b, stim_b, y0_b])
+        and differentiated([model_b, model_s, stim_b, stim_s, y0_b, y0_s])
     ):
         # Under autodiff the chunks would be traced one after the other into one
         # program (map_chunks), so chunking saves no memory (every chunk's

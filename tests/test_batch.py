@@ -319,6 +319,14 @@ def test_default_chunks_become_one_call_under_autodiff(monkeypatch):
     n_auto, auto = count(jax.grad(lambda g: loss(g, "auto")))
     n_chunked, chunked = count(jax.grad(lambda g: loss(g, 2)))
     assert (n_auto, n_chunked) == (1, 3)
+
+    # Also when only a shared field is differentiated (the batch itself is not).
+    def shared(g_K):
+        model = hh.HodgkinHuxley(g_Na=g, g_K=g_K)
+        V = hh.simulate_batch(model, STIM, TS, gates=False, progress=False).V
+        return jnp.mean((V + 60.0) ** 2)
+
+    assert count(lambda _: jax.grad(shared)(36.0))[0] == 1
     np.testing.assert_allclose(np.asarray(auto), np.asarray(chunked), rtol=1e-9)
 
 
